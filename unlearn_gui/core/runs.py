@@ -1,0 +1,108 @@
+"""The run folder: ``config.json``, ``metrics.jsonl``, ``summary.json`` (+ ``model/`` or
+``adapter/``). Written by the headless run as it goes and by the GUI on save; read back by the
+GUI's run browser without loading a model."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from .storage import atomic_write_text
+
+
+def _clean(v):
+    """JSON has no NaN/Infinity: write them as null so every reader can parse the file."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    return v
+
+
+def dumps(obj, **kw) -> str:
+    return json.dumps(_clean(obj), ensure_ascii=False, **kw)
+
+
+class RunLog:
+    """Rows of ``metrics.jsonl``: one per logged step, live probe numbers merged into the row of
+    the step they were measured at. With ``out_dir`` the rows are also appended to the file as the
+    run goes (flushed per row, so a crash leaves every finished step on disk)."""
+
+    def __init__(self, out_dir: str | None, config: dict):
+        self.rows: list[dict] = []
+        self.config = config
+        self._pending: dict | None = None
+        self._fh = None
+        if out_dir:
+            out = Path(out_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out / "config.json", dumps(config, indent=2), backup=False)
+            self._fh = open(out / "metrics.jsonl", "w", encoding="utf-8")
+
+    def _flush(self) -> None:
+        if self._pending is not None:
+            self.rows.append(self._pending)
+            if self._fh:
+                self._fh.write(dumps(self._pending) + "\n")
+                self._fh.flush()
+            self._pending = None
+
+    def step(self, ev) -> None:
+        self._flush()
+        self._pending = ev.to_row()
+
+    def eval(self, ev) -> None:
+        row = {k: v for k, v in ev.to_row().items() if k != "step"}
+        if self._pending is not None and self._pending["step"] == ev.step:
+            self._pending.update(row)
+        else:
+            self._flush()
+            self._pending = {"step": ev.step, **row}
+        self._flush()
+
+    def close(self) -> None:
+        self._flush()
+        if self._fh:
+            self._fh.close()
+            self._fh = None
+
+
+def write_run_folder(out: str | Path, config: dict, rows: list[dict], summary: dict) -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.json", dumps(config, indent=2), backup=False)
+    atomic_write_text(out / "metrics.jsonl", "".join(dumps(r) + "\n" for r in rows), backup=False)
+    atomic_write_text(out / "summary.json", dumps(summary, indent=2), backup=False)
+    return out
+
+
+class RunFolderError(ValueError):
+    pass
+
+
+def load_run_folder(path: str | Path) -> dict:
+    """Read a run folder back: {"config", "metrics" (rows), "summary", "path", "model_dir"}."""
+    p = Path(path)
+    out = {"path": str(p)}
+    for name, key in (("config.json", "config"), ("summary.json", "summary")):
+        f = p / name
+        if not f.is_file():
+            raise RunFolderError(f"{p} is not a run folder: {name} is missing")
+        try:
+            out[key] = json.loads(f.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise RunFolderError(f"{f}: not valid JSON ({e})") from None
+    rows = []
+    mf = p / "metrics.jsonl"
+    if mf.is_file():
+        for i, line in enumerate(mf.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise RunFolderError(f"{mf}, line {i}: not valid JSON ({e.msg})") from None
+    out["metrics"] = rows
+    out["model_dir"] = next((str(p / d) for d in ("adapter", "model") if (p / d).is_dir()), None)
+    return out

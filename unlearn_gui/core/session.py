@@ -1,0 +1,161 @@
+"""Everything a run holds in memory: model, reference, tokenised data, probe sets.
+
+Built once per run by :func:`prepare`; kept in the ``RunResult`` afterwards so the GUI can
+spot-check, compare and save without reloading anything.
+"""
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass, field
+
+import torch
+
+from . import models, readers
+from .cancel import CancelToken
+from .config import RunConfig
+from .data import Example, Tokenizing
+from .evaluate import ItemSet, generation_metrics, probe_metrics
+from .events import Generation, LoadProgress, LogMessage, Samples
+from .generate import generate
+from .methods import REGISTRY
+from .paths import IDK_FILE, resource
+from .records import Record
+
+PROBE_ITEMS = 16  # per side; EVALUATION.md asks for ~10-20 frozen probe items
+
+
+@dataclass
+class Session:
+    cfg: RunConfig
+    model: torch.nn.Module
+    tokenizer: object
+    tkz: Tokenizing
+    device: str
+    model_name: str
+    ref_model: torch.nn.Module | None
+    forget: list[Example]
+    retain: list[Example]
+    idk: list[Example]
+    compare: list[Generation]  # rows to generate before/after (text empty here)
+    compare_prompts: list[list[int]]
+    probe_forget: ItemSet
+    probe_retain: ItemSet
+    eval_forget: ItemSet
+    eval_retain: ItemSet
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def lora(self) -> bool:
+        return hasattr(self.model, "disable_adapter")
+
+    @torch.no_grad()
+    def ref_logits(self, batch: dict) -> torch.Tensor:
+        """pi_ref: adapters disabled (LoRA, no copy) or the frozen copy (full fine-tuning)."""
+        kw = dict(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        if self.lora:
+            with self.model.disable_adapter():
+                return self.model(**kw).logits
+        if self.ref_model is None:
+            raise RuntimeError("this method needs a reference model but none was kept")
+        return self.ref_model(**kw).logits
+
+    def generations(self, emit, stage: str, step: int, cancel: CancelToken | None, original: bool = False) -> list[str]:
+        """Greedy answers for every compare row, emitted as one ``Samples`` event."""
+        texts = self.generate_ids(self.compare_prompts, original=original, cancel=cancel)
+        emit(Samples(stage, step, tuple(Generation(g.prompt, g.split, g.source, g.reference, t, g.keys)
+                                        for g, t in zip(self.compare, texts))))
+        return texts
+
+    def measure(self, texts: list[str]) -> dict:
+        """Before/after numbers on the whole (capped) forget and retain sets plus generation metrics."""
+        m = probe_metrics(self.model, self.eval_forget, self.eval_retain)
+        m.update(generation_metrics(self.compare, texts))
+        return m
+
+    def answer(self, prompts: list[str], *, original: bool, cancel: CancelToken | None = None) -> list[str]:
+        """Greedy answers of the current model, or of the original one (``original=True``)."""
+        ids = [self.tkz.prompt_ids(Record(prompt=p, answer="")) for p in prompts]
+        return self.generate_ids(ids, original=original, cancel=cancel)
+
+    def generate_ids(self, ids, *, original: bool, cancel: CancelToken | None = None) -> list[str]:
+        model = self.model
+        if original and not self.lora:
+            if self.ref_model is None:
+                return ["(original model not kept in memory)"] * len(ids)
+            model = self.ref_model
+        return generate(model, self.tokenizer, ids, max_new_tokens=self.cfg.max_new_tokens,
+                        stop_ids=self.tkz.stop_ids, cancel=cancel, original=original and self.lora)
+
+
+def load_rows(cfg: RunConfig) -> tuple[list[Record], list[Record], list[Record]]:
+    d = cfg.data
+    forget = list(d.forget_rows) if d.forget_rows is not None else readers.read_records(d.forget, default_role="forget")
+    retain = list(d.retain_rows) if d.retain_rows is not None else (
+        readers.read_records(d.retain, default_role="retain") if d.retain else [])
+    probes = list(d.probe_rows) if d.probe_rows is not None else (
+        readers.read_records(d.probes) if d.probes else [])
+    return forget, retain, probes
+
+
+def _compare_rows(forget, retain, probes, limit: int) -> list[Generation]:
+    rows = []
+    for source, recs in (("forget", forget), ("retain", retain), ("probe", probes)):
+        for r in recs[:limit] if limit else recs:
+            if r.kind == "text":
+                continue
+            split = source if source != "probe" else (r.role if r.role in ("forget", "retain") else "other")
+            rows.append(Generation(prompt=r.prompt, split=split, source=source, reference=r.answer, text="",
+                                   keys=r.keys))
+    return rows
+
+
+def prepare(cfg: RunConfig, emit, compare_limit: int = 256) -> Session:
+    """Load data and model, attach LoRA or keep a reference copy, tokenise once."""
+    method = REGISTRY[cfg.method.name]
+    emit(LoadProgress("data", "Reading data", 0.0))
+    forget_r, retain_r, probe_r = load_rows(cfg)
+    forget_r = [r for r in forget_r if r.role not in ("ignore", "holdout")]
+    if not forget_r:
+        raise ValueError("the forget set is empty")
+    emit(LoadProgress("model", "Locating model", 0.05))
+    model_dir = models.resolve_model_dir(cfg.model.path, lambda s, m, f: emit(LoadProgress(s, m, f)))
+    device = models.pick_device(cfg.model.device)
+    dtype = models.pick_dtype(cfg.model.dtype, device)
+    emit(LoadProgress("model", f"Loading {model_dir.name} on {device}", 0.9))
+    tok = models.load_tokenizer(model_dir, cfg.model.trust_remote_code)
+    model = models.load_model(model_dir, device=device, dtype=dtype, trust_remote_code=cfg.model.trust_remote_code)
+    m = cfg.method
+    ref_model = None
+    if m.lora:
+        model = models.attach_lora(model, m.lora_r, m.lora_alpha, m.lora_dropout, m.lora_targets)
+    elif method.uses_reference(m.retain_loss) or cfg.keep_original:
+        ref_model = copy.deepcopy(model).eval().requires_grad_(False)
+    model.train()
+    tkz = Tokenizing(tok, cfg.data.max_length)
+    notes = [] if tkz.chat else ["the tokenizer has no chat template: using the 'Question:/Answer:' format"]
+    forget, skipped = tkz.examples(forget_r)
+    retain, skipped_r = tkz.examples(retain_r)
+    for r, why in skipped + skipped_r:
+        notes.append(f"skipped {r.source or repr(r.prompt[:40])}: {why}")
+    if not forget:
+        raise ValueError("no forget example has answer tokens left after tokenisation")
+    idk = []
+    if method.needs_idk:
+        refusals = readers.read_refusals(resource(*IDK_FILE))
+        rng = random.Random(cfg.seed)
+        idk, _ = tkz.examples([e.record for e in forget], [rng.choice(refusals) for _ in forget])
+    compare = _compare_rows([e.record for e in forget], [e.record for e in retain], probe_r, compare_limit)
+    compare_prompts = [tkz.prompt_ids(Record(prompt=g.prompt, answer="")) for g in compare]
+    pad = tok.pad_token_id
+    for note in notes:
+        emit(LogMessage("warning", note))
+    return Session(
+        cfg=cfg, model=model, tokenizer=tok, tkz=tkz, device=device, model_name=model_dir.name,
+        ref_model=ref_model, forget=forget, retain=retain, idk=idk, compare=compare,
+        compare_prompts=compare_prompts,
+        probe_forget=ItemSet.build(forget[:PROBE_ITEMS], pad, device),
+        probe_retain=ItemSet.build(retain[:PROBE_ITEMS], pad, device),
+        eval_forget=ItemSet.build(forget[:compare_limit], pad, device),
+        eval_retain=ItemSet.build(retain[:compare_limit], pad, device), notes=notes,
+    )

@@ -1,0 +1,136 @@
+"""Atomic, backed-up saves: a crash, a full disk or a kill mid-save never leaves a half-written file.
+
+Each save writes a temporary file in the target's folder (same filesystem, so the final rename is
+atomic), flushes and fsyncs it, then ``os.replace``s it over the target. The previous version can
+be kept as ``<name>.bak``; it is swapped in atomically too (a hard link where the filesystem
+allows, else a synced copy), so at every instant both names hold a complete file.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+from .records import Record
+
+__all__ = ["atomic_write_text", "atomic_write_bytes", "write_jsonl", "write_json", "write_csv", "CSV_COLUMNS"]
+
+CSV_COLUMNS = ("question", "answer", "role", "paraphrased_answer", "perturbed_answer", "keys")
+
+
+def atomic_write_text(path, text: str, *, backup: bool = True) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) atomically; keep the old file as ``.bak`` if asked."""
+    with atomic_open(path, backup=backup) as f:
+        f.write(text.encode("utf-8"))
+
+
+def atomic_write_bytes(path, data: bytes, *, backup: bool = False) -> None:
+    with atomic_open(path, backup=backup) as f:
+        f.write(data)
+
+
+def write_jsonl(path, records: Iterable[Record], *, backup: bool = True) -> None:
+    """One ``Record.to_dict()`` per line, streamed (no whole-file string), non-ASCII kept readable."""
+    with atomic_open(path, backup=backup) as f:
+        for record in records:
+            f.write(json.dumps(record.to_dict(), ensure_ascii=False).encode("utf-8") + b"\n")
+
+
+def write_json(path, obj, *, backup: bool = False) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n", backup=backup)
+
+
+def write_csv(path, records: Iterable[Record], *, backup: bool = True) -> None:
+    """Question/answer records as CSV (readable by ``readers``): perturbed answers as a JSON list,
+    keys joined by "|", unknown ``extra`` fields as further columns. Chat context and raw-text
+    records have no faithful CSV form, so they are refused rather than flattened."""
+    records = list(records)
+    for r in records:
+        if r.kind != "qa" or r.context:
+            raise ValueError(f"{r.source or 'a record'}: only question/answer records without chat "
+                             "history can be saved as CSV; save as JSONL instead")
+    extra_cols = sorted({k for r in records for k, _ in r.extra} - set(CSV_COLUMNS))
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)  # "\r\n" endings: every cell holding \r or \n gets quoted
+    writer.writerow([*CSV_COLUMNS, *extra_cols])
+    for r in records:
+        extra = dict(r.extra)
+        writer.writerow([r.prompt, r.answer, r.role, r.paraphrased_answer,
+                         json.dumps(list(r.perturbed_answers), ensure_ascii=False) if r.perturbed_answers else "",
+                         "|".join(r.keys), *(extra.get(c, "") for c in extra_cols)])
+    atomic_write_text(path, out.getvalue(), backup=backup)
+
+
+@contextlib.contextmanager
+def atomic_open(path, *, backup: bool = False) -> Iterator[IO[bytes]]:
+    """Yield a binary file; on clean exit it atomically becomes ``path``. On any exception the
+    temporary file is removed, ``path`` is untouched, and the exception propagates."""
+    target = Path(os.path.realpath(path))  # write through a symlink, not over it
+    tmp = _create_temp(target)
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        _copy_mode(target, tmp)
+        if backup and target.exists():
+            _make_backup(target)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _create_temp(target: Path) -> str:
+    """A fresh hidden file beside the target, created with O_EXCL (mode 0666 minus umask)."""
+    while True:
+        tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return str(tmp)
+        except FileExistsError:
+            continue
+
+
+def _copy_mode(target: Path, tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, target.stat().st_mode & 0o7777)
+
+
+def _make_backup(target: Path) -> None:
+    """Point ``<name>.bak`` at the current version: link (or copy) to a temp name, then rename."""
+    bak = target.with_name(target.name + ".bak")
+    tmp = _create_temp(bak)
+    try:
+        try:
+            os.unlink(tmp)
+            os.link(target, tmp)
+        except OSError:
+            shutil.copyfile(target, tmp)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp, bak)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Persist the rename itself (POSIX); not possible on Windows, where it is skipped."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
