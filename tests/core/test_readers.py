@@ -23,7 +23,8 @@ def _digest(path: Path) -> dict:
     """Hashes of a file, or of every file under a folder, plus the folder listing."""
     if path.is_dir():
         return {str(p.relative_to(path)): _digest(p) for p in sorted(path.rglob("*"))}
-    return {"sha": hashlib.sha256(path.read_bytes()).hexdigest(), "siblings": sorted(p.name for p in path.parent.iterdir())}
+    return {"sha": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "siblings": sorted(p.name for p in path.parent.iterdir())}
 
 
 def make(tmp_path: Path, name: str, content) -> Path:
@@ -197,7 +198,8 @@ def test_text_documents(tmp_path):
     assert whole.answer.startswith("Title line") and whole.answer.endswith("here.")
     windows = read(make(tmp_path, "doc.txt", DOC), text_mode="windows", window_tokens=3)
     assert [(r.answer, r.source) for r in windows] == [
-        ("Title line\n\nFirst", "doc.txt:1"), ("paragraph,\nstill first.", "doc.txt:3"), ("Second one here.", "doc.txt:8")]
+        ("Title line\n\nFirst", "doc.txt:1"), ("paragraph,\nstill first.", "doc.txt:3"),
+        ("Second one here.", "doc.txt:8")]
     with pytest.raises(ValueError):
         read_records(path, text_mode="sentences")
 
@@ -239,6 +241,9 @@ def test_chat_messages(tmp_path):
     ([{"role": "system", "content": "s"}, {"role": "assistant", "content": "a"}], "directly follow a user"),
     ([{"role": "user", "content": "q"}, {"role": "assistant", "content": 3}], "expected text, got a number"),
     ("not a list", "expected a non-empty list"),
+    ([{"role": " ", "content": "q"}, {"role": "assistant", "content": "a"}], "is empty"),
+    ([{"content": "q"}, {"role": "assistant", "content": "a"}], "is missing"),
+    ([{"role": "user", "content": " "}, {"role": "assistant", "content": "a"}], "is empty"),
 ])
 def test_chat_errors(tmp_path, msgs, part):
     err = fails(make(tmp_path, "chat.jsonl", jsonl({"messages": msgs})),
@@ -405,3 +410,31 @@ def test_readers_import_no_qt():
     code = ("import sys, unlearn_gui.core.readers, unlearn_gui.core.storage; "
             "assert not [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+def test_iter_rows_and_rows_to_records_edge_cases(tmp_path):
+    path = make(tmp_path, "r.jsonl", jsonl({"Q": "q", "A": "a"}, "[1]"))
+    rows = readers.iter_rows(path)
+    assert next(rows) == (1, {"Q": "q", "A": "a"})
+    with pytest.raises(DataError, match="line 2"):
+        next(rows)
+    errors: list = []
+    assert rows_to_records([(1, [1]), (2, {})], "x.jsonl", errors=errors) == []
+    assert [(e.line, e.reason) for e in errors] == [(1, "expected an object with named fields, got a list"),
+                                                   (2, "expected an object with named fields, got an empty object")]
+    with pytest.raises(DataError, match="x.parquet, row 2, field 'answer'"):
+        rows_to_records([(1, QA), (2, {"question": "q"})], "x.parquet")
+    many = {f"column {i} " + "x" * 100: "v" for i in range(30)}
+    err = fails(make(tmp_path, "wide.jsonl", jsonl(many)), "columns not recognised", "(10 more)")
+    assert len(str(err)) < 2000
+
+
+def test_os_errors_become_data_errors(tmp_path, monkeypatch):
+    path = make(tmp_path, "p.jsonl", jsonl(QA))
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("builtins.open", denied)
+    fails(path, "could not be read (Permission denied)")
+    fails(make(tmp_path, "p.json", "x"), "could not be read")

@@ -2,8 +2,10 @@
 
 Formats (by suffix) live in :mod:`readers_formats`; this module turns their rows into Records.
 The shape of a file (question/answer, prompt/response, chat messages, raw text...) is detected
-once from its columns, then every row is checked against it, so a bad row is reported with its
-line and field instead of surfacing later as a confusing tokenisation or training error.
+from the columns of its first rows (and again for any row whose own fields form another shape,
+so a mixed file written by ``storage.write_jsonl`` reads back); every row is checked against it,
+so a bad row is reported with its line and field instead of surfacing later as a confusing
+tokenisation or training error.
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ SHAPES: dict[str, dict[str, str]] = {
     "text": {"text": "text"},
 }
 _OPTIONAL_TARGETS = ("input",)  # instruction "input" may be absent
-_OPTIONAL = {"paraphrased_answer": ("paraphrased_answer",), "perturbed_answer": ("perturbed_answer", "perturbed_answers"),
+_OPTIONAL = {"paraphrased_answer": ("paraphrased_answer",),
+             "perturbed_answer": ("perturbed_answer", "perturbed_answers"),
              "keys": ("keys",), "role": ("role", "split")}
 MAPPING_TARGETS = ("prompt", "input", "answer", "text", "messages", *_OPTIONAL)
 ACCEPTED_ROLES = (*ROLES, "other")
@@ -97,19 +100,16 @@ def rows_to_records(rows: Iterable[tuple[int, dict]], path, mapping: dict[str, s
     head = _lookahead(items, strict=errors is None)
     columns = {k: None for _, row in head if isinstance(row, dict) for k in row}
     out: list[Record] = []
-    if not columns:
-        for _, err in head:
-            _report(err, errors)
-        return out
-    plan = _plan(path, list(columns), mapping)
+    plan = _plan(path, list(columns), mapping) if columns else None  # None: no row has any field
     plans: dict[tuple, dict] = {}  # per key set, so files mixing shapes (chat, text, qa) read back
     for line, row in itertools.chain(head, items):
         if isinstance(row, DataError):
             _report(row, errors)
             continue
         try:
-            if not isinstance(row, dict):
-                raise _Bad(None, f"expected an object with named fields, got {type_name(row)}", row)
+            if not isinstance(row, dict) or plan is None:
+                got = "an empty object" if row == {} else type_name(row)
+                raise _Bad(None, f"expected an object with named fields, got {got}", row)
             keys = tuple(row)
             if keys not in plans:
                 plans[keys] = plan if mapping or detect_shape(keys) is None else _plan(path, list(keys), None)
@@ -128,8 +128,12 @@ def read_refusals(path) -> list[str]:
     p = Path(path)
     if not p.is_file():
         raise DataError(p, f"file not found at {p}" if not p.exists() else "is a folder, not a text file")
+    try:
+        text = read_text(p)
+    except OSError as e:
+        raise DataError(p, f"could not be read ({e.strerror or type(e).__name__})") from None
     out = []
-    for line in split_lines(read_text(p)):
+    for line in split_lines(text):
         line = line.strip()
         if line[:1] in ('"', "{"):
             try:
@@ -153,12 +157,13 @@ def _report(err: DataError, errors: list | None) -> None:
 
 def _lookahead(items: Iterator, strict: bool) -> list:
     """Buffer the first rows to pool their columns; in strict mode stop at the first bad row."""
-    head = []
+    head, dicts = [], 0
     for item in items:
         head.append(item)
         if strict and isinstance(item[1], DataError):
             break
-        if sum(isinstance(r, dict) for _, r in head) >= _LOOKAHEAD:
+        dicts += isinstance(item[1], dict)
+        if dicts >= _LOOKAHEAD:
             break
     return head
 
@@ -171,10 +176,11 @@ def _plan(path: str, columns: list[str], mapping: dict[str, str] | None) -> dict
     else:
         shape = detect_shape(columns)
         if shape is None:
-            accepted = "; ".join("+".join(t.values()) for t in SHAPES.values())
-            raise DataError(path, f"columns not recognised (found: {', '.join(columns)}); accepted column sets: "
-                                  f"{accepted} (plus optional paraphrased_answer, perturbed_answer, keys, role/split)"
-                                  "; choose the columns by hand to map them")
+            accepted = "; ".join("+".join(c for k, c in t.items() if k not in _OPTIONAL_TARGETS)
+                                 for t in SHAPES.values())
+            raise DataError(path, f"columns not recognised (found: {_names(columns)}); accepted column sets: "
+                                  f"{accepted} (plus optional input, paraphrased_answer, perturbed_answer, keys, "
+                                  "role/split); choose the columns by hand to map them")
         plan = {t: c for t, c in SHAPES[shape].items() if c in lower}
     used = set(plan.values())
     for target, names in _OPTIONAL.items():
@@ -186,6 +192,12 @@ def _plan(path: str, columns: list[str], mapping: dict[str, str] | None) -> dict
     return plan
 
 
+def _names(columns: list[str], limit: int = 20) -> str:
+    """Column names for a message; a header-less CSV's "names" are data, so keep them short."""
+    shown = [preview_of(c, 40) for c in columns[:limit]]
+    return ", ".join(shown) + (f", … ({len(columns) - limit} more)" if len(columns) > limit else "")
+
+
 def _plan_from_mapping(path: str, columns: list[str], mapping: dict[str, str]) -> dict[str, str]:
     lower = {c.lower() for c in columns}
     plan = {}
@@ -195,7 +207,7 @@ def _plan_from_mapping(path: str, columns: list[str], mapping: dict[str, str]) -
         if not column:
             continue
         if column.lower() not in lower:
-            raise DataError(path, f"column '{column}' not found (found: {', '.join(columns)})", field=column)
+            raise DataError(path, f"column '{column}' not found (found: {_names(columns)})", field=column)
         plan[target] = column.lower()
     if not ("messages" in plan or "text" in plan or {"prompt", "answer"} <= plan.keys()):
         raise DataError(path, "the mapping needs prompt and answer columns, a messages column or a text column")
@@ -208,6 +220,7 @@ def _to_record(row: dict, plan: dict[str, str], default_role: str, source: str) 
     wanted = {c for v in plan.values() for c in ((v,) if isinstance(v, str) else v)}
     fields, extra = {}, []
     for key, value in row.items():
+        key = key if isinstance(key, str) else str(key)
         low = key.lower()
         if low in wanted:
             fields[low] = value
@@ -324,14 +337,20 @@ def _turns(value, col: str) -> list[tuple[str, str]]:
     for i, turn in enumerate(value, 1):
         if not isinstance(turn, dict):
             raise _Bad(f"{col}[{i}]", f"expected a {{role, content}} object, got {type_name(turn)}", turn)
-        role, content = turn.get("role", turn.get("from")), turn.get("content", turn.get("value"))
-        if not isinstance(role, str) or not role.strip():
-            raise _Bad(f"{col}[{i}].role", "is missing" if role is None else f"expected text, got {type_name(role)}", turn)
-        if not isinstance(content, str):
-            raise _Bad(f"{col}[{i}].content", "is missing" if content is None else f"expected text, got {type_name(content)}", turn)
-        role = role.strip().lower()
+        role = _turn_text(turn, ("role", "from"), f"{col}[{i}].role").strip().lower()
+        content = _turn_text(turn, ("content", "value"), f"{col}[{i}].content")
+        if not role:
+            raise _Bad(f"{col}[{i}].role", "is empty", turn)
         turns.append((_SPEAKERS.get(role, role), content))
     return turns
+
+
+def _turn_text(turn: dict, names: tuple[str, str], where: str) -> str:
+    """A turn's role or content; ShareGPT spells them "from" and "value"."""
+    value = turn.get(names[0], turn.get(names[1]))
+    if not isinstance(value, str):
+        raise _Bad(where, "is missing" if value is None else f"expected text, got {type_name(value)}", turn)
+    return value
 
 
 def _extra_text(value) -> str:

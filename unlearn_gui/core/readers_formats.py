@@ -143,7 +143,8 @@ def parse_json_line(path, line_no: int, text: str):
     except RecursionError:
         return DataError(path, "not valid JSON: nested too deeply", line=line_no, preview=text.strip())
     if not isinstance(value, dict):
-        return DataError(path, f"expected a JSON object {{...}}, got {type_name(value)}", line=line_no, preview=text.strip())
+        return DataError(path, f"expected a JSON object {{...}}, got {type_name(value)}", line=line_no,
+                         preview=text.strip())
     return value
 
 
@@ -388,8 +389,28 @@ def _windows(text: str, size: int):
 
 
 def open_items(path, text_mode: str = "paragraphs", window_tokens: int = 256) -> tuple[str, Iterator]:
-    """Dispatch on the path: (unit, items) where unit is "line" or "row" for error messages."""
+    """Dispatch on the path: (unit, items) where unit is "line" or "row" for error messages.
+    OS-level read failures (permissions, I/O errors) become DataErrors too."""
     p = Path(path)
+    try:
+        unit, items = _dispatch(p, text_mode, window_tokens)
+    except OSError as e:
+        raise _unreadable(p, e) from None
+    return unit, _guard(p, items)
+
+
+def _unreadable(path: Path, err: OSError) -> DataError:
+    return DataError(path, f"could not be read ({err.strerror or type(err).__name__})")
+
+
+def _guard(path: Path, items: Iterator) -> Iterator:
+    try:
+        yield from items
+    except OSError as e:
+        raise _unreadable(path, e) from None
+
+
+def _dispatch(p: Path, text_mode: str, window_tokens: int) -> tuple[str, Iterator]:
     if not p.exists():
         raise DataError(p, f"file not found at {os.fspath(p)}")
     if p.is_dir():

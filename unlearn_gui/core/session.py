@@ -151,7 +151,8 @@ def prepare(cfg: RunConfig, emit, compare_limit: int = 256) -> Session:
     for note in notes:
         emit(LogMessage("warning", note))
     return Session(
-        cfg=cfg, model=model, tokenizer=tok, tkz=tkz, device=device, model_name=model_dir.name,
+        cfg=cfg, model=model, tokenizer=tok, tkz=tkz, device=device,
+        model_name=models.BUILTIN_NAME if cfg.model.path in ("default", "") else model_dir.name,
         ref_model=ref_model, forget=forget, retain=retain, idk=idk, compare=compare,
         compare_prompts=compare_prompts,
         probe_forget=ItemSet.build(forget[:PROBE_ITEMS], pad, device),

@@ -1,0 +1,96 @@
+"""Menus, actions and keyboard shortcuts of the main window."""
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+
+from . import about, settings
+
+
+class Actions:
+    def __init__(self, w):
+        self.w = w
+        f = w.file_actions
+        mp = w.model_panel
+        self.open_data = self._make("&Open data…", f.open_data, QKeySequence.StandardKey.Open,
+                                    "Load a file into the selected data table (forget, retain or probes)")
+        self.open_folder = self._make("Open model &folder…", mp._on_folder_clicked)
+        self.open_gguf = self._make("Open &GGUF model…", mp._on_gguf_clicked)
+        self.save_model = self._make("&Save unlearned model…", f.save_model, QKeySequence.StandardKey.Save,
+                                     "Save merged weights or the LoRA adapter")
+        self.save_run = self._make("Save run &folder…", f.save_run, "Ctrl+Shift+S",
+                                   "config.json, metrics.jsonl, summary.json and the adapter or model")
+        self.open_run = self._make("Open saved &run…", f.open_run, "Ctrl+Shift+O",
+                                   "Look at the curves and comparison of a saved run")
+        self.quit = self._make("&Quit", w.close, QKeySequence.StandardKey.Quit)
+        self.run = self._make("&Run", w.start_run, "Ctrl+R", "Start unlearning")
+        self.stop = self._make("&Stop", w.stop_run, "Esc", "Stop at the next step")
+        self.stop.setEnabled(False)
+        self.spot = self._make("Spot-&check", w.spot_check, None, "Ask the original and the unlearned model")
+        self.spot.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.about = self._make("&About Unlearn GUI", w.show_about_box)
+        self.themes = QActionGroup(w)
+        self.theme_actions = {}
+        for name in ("light", "dark"):
+            a = QAction(name.capitalize(), w, checkable=True)
+            a.setData(name)
+            self.themes.addAction(a)
+            self.theme_actions[name] = a
+        self.theme_actions[settings.theme_name()].setChecked(True)
+        self.themes.triggered.connect(w._on_theme_triggered)
+        self._build_menus()
+
+    def _make(self, text, slot, shortcut=None, tip="") -> QAction:
+        a = QAction(text, self.w)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        a.triggered.connect(slot)
+        self.w.addAction(a)  # shortcuts work even when the menu bar is hidden
+        return a
+
+    def _build_menus(self) -> None:
+        mb = self.w.menuBar()
+        m = mb.addMenu("&File")
+        m.addAction(self.open_data)
+        m.addSeparator()
+        m.addAction(self.open_folder)
+        m.addAction(self.open_gguf)
+        self.recent_menu = m.addMenu("Recent &models")
+        self.recent_menu.aboutToShow.connect(self.w._on_recent_menu_about_to_show)
+        m.addSeparator()
+        m.addAction(self.save_model)
+        m.addAction(self.save_run)
+        m.addAction(self.open_run)
+        m.addSeparator()
+        m.addAction(self.quit)
+        r = mb.addMenu("&Run")
+        for a in (self.run, self.stop, self.spot):
+            r.addAction(a)
+        v = mb.addMenu("&View")
+        t = v.addMenu("&Theme")
+        for a in self.theme_actions.values():
+            t.addAction(a)
+        v.addAction(self.w.setup_dock.toggleViewAction())
+        h = mb.addMenu("&Help")
+        h.addAction(self.about)
+
+    def fill_recent(self) -> None:
+        self.recent_menu.clear()
+        paths = settings.recent_models()
+        self.recent_menu.addAction(self.w.recent_action("default"))
+        for p in paths:
+            self.recent_menu.addAction(self.w.recent_action(p))
+
+    def set_running(self, running: bool, has_model: bool) -> None:
+        self.run.setEnabled(not running)
+        self.stop.setEnabled(running)
+        for a in (self.save_model, self.save_run):
+            a.setEnabled(not running and has_model)
+        for a in (self.open_data, self.open_folder, self.open_gguf, self.open_run):
+            a.setEnabled(not running)
+
+
+def versions_text() -> str:
+    return ", ".join(f"{k} {v}" for k, v in about.versions().items())

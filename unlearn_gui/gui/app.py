@@ -1,0 +1,27 @@
+"""GUI entry: ``python -m unlearn_gui`` -> ``main(args)`` (args from ``unlearn_gui.__main__``)."""
+from __future__ import annotations
+
+import sys
+
+
+def main(args=None) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from . import errors, settings, theme
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])  # honours QT_QPA_PLATFORM
+    app.setApplicationName(settings.APP)
+    app.setOrganizationName(settings.ORG)
+    app.setWindowIcon(theme.app_icon())
+    theme.apply_theme(app, settings.theme_name())
+    errors.install_excepthook()
+    model = getattr(args, "model", "default") or "default"
+    window = MainWindow(model=model, demo=not getattr(args, "no_demo", False))
+    app.aboutToQuit.connect(window.shutdown_now)
+    window.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

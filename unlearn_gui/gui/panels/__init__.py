@@ -1,0 +1,1 @@
+"""Views composed by the main window: model, data, method, run/plots, compare, spot-check, log."""

@@ -1,0 +1,227 @@
+"""The bridge between the GUI and the engine: one QThread per run, events out, cancel in.
+
+``engine.run`` runs on a worker QObject moved to a fresh QThread; each engine event crosses to the
+GUI thread as a ``Signal(object)`` carrying the frozen event. Stop sets the ``CancelToken`` directly
+(a queued signal would only reach the busy worker after the run). After the run, work on the
+trained model (the "after" answers of a stopped run, spot-checks, saving) goes through a queue of
+background jobs, one at a time, so two threads never drive the same model at once.
+"""
+from __future__ import annotations
+
+import queue
+import time
+from collections import deque
+from functools import partial
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from ..core import engine
+from ..core.cancel import CancelToken
+from ..core.config import RunConfig
+from ..core.events import RunFinished, SpotCheckResult
+from ..core.result import RunResult
+from .workers import Job
+
+
+class _RunWorker(QObject):
+    event = Signal(object)
+    done = Signal(object)
+
+    def __init__(self, cfg: RunConfig, cancel: CancelToken, tasks: queue.Queue):
+        super().__init__()
+        self._cfg, self._cancel, self._tasks = cfg, cancel, tasks
+
+    @Slot()
+    def run(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            result = engine.run(self._cfg, self.event.emit, self._cancel, self._tasks)
+        except BaseException as e:  # noqa: BLE001 - engine.run never raises; stay safe if it does
+            import traceback
+
+            result = RunResult(status="failed", config=self._cfg, error=str(e), traceback=traceback.format_exc())
+            self.event.emit(RunFinished("failed", 0, time.perf_counter() - t0, result.error, result.traceback))
+        finally:
+            self.thread().quit()
+        self.done.emit(result)
+
+
+class RunController(QObject):
+    event = Signal(object)  # every engine event (and those of the follow-up jobs), in the GUI thread
+    run_ended = Signal(object)  # the RunResult, once the run's thread has ended
+    busy_changed = Signal(bool)
+    spot_checked = Signal(object)  # SpotCheckResult, during or after a run
+    saved = Signal(str)  # path written by save_model / save_run
+    job_failed = Signal(object)  # workers.JobFailure
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.result: RunResult | None = None
+        self._thread: QThread | None = None
+        self._worker: _RunWorker | None = None
+        self._cancel: CancelToken | None = None
+        self._tasks: queue.Queue | None = None
+        self._pending: dict[int, str] = {}  # spot-check id -> prompt not yet answered
+        self._next_id = 0
+        self._jobs: deque = deque()
+        self._job: Job | None = None
+        self._job_cancel = CancelToken()
+        self._closing = False
+
+    # ---------------------------------------------------------------- state
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    def is_busy(self) -> bool:
+        return self._thread is not None or self._job is not None or bool(self._jobs)
+
+    def has_model(self) -> bool:
+        return self.result is not None and self.result.session is not None
+
+    # ---------------------------------------------------------------- run
+    def start(self, cfg: RunConfig) -> None:
+        if self._thread is not None:
+            raise RuntimeError("a run is already in progress")
+        self.result = None
+        self._cancel, self._tasks = CancelToken(), queue.Queue()
+        self._thread = QThread()
+        self._thread.setObjectName("unlearn-run")
+        self._worker = _RunWorker(cfg, self._cancel, self._tasks)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.event.connect(self._on_event)
+        self._worker.done.connect(self._on_done)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._thread.start()
+        self.busy_changed.emit(True)
+
+    def stop(self) -> None:
+        """Takes effect at the next optimizer step (or generated token)."""
+        if self._cancel is not None:
+            self._cancel.cancel()
+
+    @Slot(object)
+    def _on_event(self, ev) -> None:
+        if isinstance(ev, SpotCheckResult):
+            self._pending.pop(ev.request_id, None)
+            self.spot_checked.emit(ev)
+        else:
+            self.event.emit(ev)
+
+    @Slot(object)
+    def _on_done(self, result: RunResult) -> None:
+        self.result = result
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        # the worker's "done" was queued before the thread finished, so self.result is set
+        self._thread = self._worker = None
+        result = self.result
+        if result is not None and result.status == "cancelled" and result.session is not None and not self._closing:
+            self._enqueue("finish", partial(_finish_after, result, self._job_cancel), self._on_finish_done)
+        for rid, prompt in list(self._pending.items()):
+            if self.has_model() and not self._closing:
+                self._enqueue("spot-check", partial(_spot_check, result, rid, prompt, self._job_cancel),
+                              self._on_spot_done)
+        self._pending.clear()
+        self.run_ended.emit(result)
+        self._emit_busy()
+
+    # ---------------------------------------------------------------- spot-check and save
+    def spot_check(self, prompt: str) -> int | None:
+        """Queue a prompt; the answer arrives as ``spot_checked``. None when there is no model yet."""
+        self._next_id += 1
+        rid = self._next_id
+        if self._thread is not None and self._tasks is not None:
+            self._pending[rid] = prompt
+            self._tasks.put(engine.SpotCheckRequest(rid, prompt))
+        elif self.has_model():
+            self._enqueue("spot-check", partial(_spot_check, self.result, rid, prompt, self._job_cancel),
+                          self._on_spot_done)
+        else:
+            return None
+        return rid
+
+    def save_model(self, path: str, merged: bool) -> None:
+        self._enqueue("save model", partial(_save_model, self.result, path, merged), self._on_saved)
+
+    def save_run(self, path: str) -> None:
+        self._enqueue("save run", partial(_save_run, self.result, path), self._on_saved)
+
+    @Slot(object)
+    def _on_finish_done(self, _value) -> None:
+        pass
+
+    @Slot(object)
+    def _on_spot_done(self, ev: SpotCheckResult) -> None:
+        self.spot_checked.emit(ev)
+
+    @Slot(object)
+    def _on_saved(self, path) -> None:
+        self.saved.emit(str(path))
+
+    # ---------------------------------------------------------------- job queue
+    def _enqueue(self, name: str, fn, done_slot) -> None:
+        self._jobs.append((name, fn, done_slot))
+        self._pump()
+        self._emit_busy()
+
+    def _pump(self) -> None:
+        if self._job is not None or not self._jobs or self._closing:
+            return
+        name, fn, done_slot = self._jobs.popleft()
+        job = Job(fn, name)
+        job.progress.connect(self._on_job_progress)
+        job.done.connect(done_slot)
+        job.failed.connect(self._on_job_failed)
+        job.ended.connect(self._on_job_ended)
+        self._job = job
+        job.start()
+
+    @Slot(object)
+    def _on_job_progress(self, ev) -> None:
+        self.event.emit(ev)
+
+    @Slot(object)
+    def _on_job_failed(self, failure) -> None:
+        self.job_failed.emit(failure)
+
+    @Slot()
+    def _on_job_ended(self) -> None:
+        self._job = None
+        self._pump()
+        self._emit_busy()
+
+    def _emit_busy(self) -> None:
+        self.busy_changed.emit(self.is_busy())
+
+    # ---------------------------------------------------------------- shutdown
+    def shutdown(self, wait: bool = False) -> None:
+        """Cancel the run and pending work; with ``wait``, block until every thread has ended."""
+        self._closing = True
+        self._jobs.clear()
+        self.stop()
+        self._job_cancel.cancel()
+        if wait:
+            if self._thread is not None:
+                self._thread.wait()
+            if self._job is not None:
+                self._job.wait()
+
+
+# These run on job threads: plain functions of the result, no Qt.
+def _finish_after(result: RunResult, cancel: CancelToken, progress) -> None:
+    result.finish_after(progress, cancel)
+
+
+def _spot_check(result: RunResult, rid: int, prompt: str, cancel: CancelToken, progress) -> SpotCheckResult:
+    original, current = result.spot_check(prompt, cancel)
+    return SpotCheckResult(rid, prompt, original, current, result.steps_done)
+
+
+def _save_model(result: RunResult, path: str, merged: bool, progress):
+    return result.save_model(path, merged=merged)
+
+
+def _save_run(result: RunResult, path: str, progress):
+    return result.save_run_folder(path)

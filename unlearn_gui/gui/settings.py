@@ -1,0 +1,45 @@
+"""Persistent settings (window layout, theme, recent models) in an INI file per user.
+
+Always the INI format, so ``QSettings.setPath(IniFormat, UserScope, dir)`` redirects every read and
+write (tests point it at a temporary folder).
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+
+ORG = "UnlearnGUI"
+APP = "Unlearn GUI"
+MAX_RECENT = 8
+
+
+def app_settings() -> QSettings:
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
+
+
+def string_list(value) -> list[str]:
+    """QSettings returns one string for a one-item list and None for nothing: normalise."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+def recent_models() -> list[str]:
+    return string_list(app_settings().value("models/recent"))
+
+
+def add_recent_model(path: str) -> list[str]:
+    items = [path] + [p for p in recent_models() if p != path]
+    items = items[:MAX_RECENT]
+    app_settings().setValue("models/recent", items)
+    return items
+
+
+def theme_name() -> str:
+    value = app_settings().value("ui/theme", "light")
+    return value if value in ("light", "dark") else "light"
+
+
+def set_theme_name(name: str) -> None:
+    app_settings().setValue("ui/theme", name)
