@@ -95,6 +95,9 @@ def cmd_run(a) -> int:
     except C.ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from .core.models import quiet_libraries
+
+    quiet_libraries()
     cancel = CancelToken()
     signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     result = engine.run(cfg, Printer(a.quiet), cancel)

@@ -157,3 +157,12 @@ def test_report_uses_scorecard_and_tokenview(run_dir):
     assert "no longer names 1 of the 2 forget facts" in text
     assert "&lt;w&gt;" in text and "<w>" not in text
     assert 'title="p = 0.05"' in text
+
+
+def test_report_of_a_failed_run_without_metrics(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"seed": 3}), encoding="utf-8")
+    (tmp_path / "summary.json").write_text(json.dumps({"status": "failed", "error": "out of <memory>"}), encoding="utf-8")
+    text = report.write_report(tmp_path).read_text(encoding="utf-8")
+    c = parse(tmp_path / "report.html")
+    assert_self_contained(text, c)
+    assert "error: out of &lt;memory&gt;" in text and "no data recorded" in text and "status: failed" in text

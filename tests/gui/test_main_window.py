@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 
 from unlearn_gui.core import events as E
@@ -193,19 +192,24 @@ def test_layout_theme_and_shortcuts_are_remembered(qtbot, tiny_model, dialogs):
     assert "Ctrl+Return" in [s.toString() for s in a.spot.shortcuts()]
     w.apply_theme("dark")
     assert settings.theme_name() == "dark"
-    w.resize(1111, 777)
+    w.setup_dock.hide()
+    w.splitter.setSizes([200, 300])
+    sizes = w.splitter.sizes()
     w.close()
     assert not w.isVisible()
+    assert settings.app_settings().value("window/geometry") is not None
     w2 = MainWindow(model=tiny_model, demo=False)
     qtbot.addWidget(w2)
-    assert (w2.width(), w2.height()) == (1111, 777)
+    w2.show()
+    assert w2.setup_dock.isHidden()
+    new = w2.splitter.sizes()  # restored proportions (the window may get another size)
+    assert abs(new[0] / sum(new) - sizes[0] / sum(sizes)) < 0.1
     assert tiny_model in settings.recent_models()
     qtbot.waitUntil(w2.model_panel.is_ready, timeout=20000)
     w2.apply_theme("light")
 
 
-@pytest.mark.parametrize("stage", ["before"])
-def test_compare_rows_appear_with_before_answers(qtbot, window, stage):
+def test_compare_rows_appear_with_before_answers(qtbot, window):
     w = window
     seen = []
     w.controller.event.connect(seen.append)
@@ -213,4 +217,4 @@ def test_compare_rows_appear_with_before_answers(qtbot, window, stage):
     kinds = [type(e).__name__ for e in seen]
     assert kinds.index("Samples") < kinds.index("StepMetrics")
     first = next(e for e in seen if isinstance(e, E.Samples))
-    assert first.stage == stage and kinds[-1] == "RunFinished"
+    assert first.stage == "before" and kinds[-1] == "RunFinished"

@@ -73,6 +73,7 @@ class RunConfig:
     max_new_tokens: int = 32
     out_dir: str | None = None
     save_model: bool = True  # when out_dir is set: write model/ (full) or adapter/ (LoRA)
+    autocast: str = "auto"  # auto | bf16 | off: bfloat16 autocast for training forwards
     keep_original: bool = False  # full fine-tuning: keep a frozen copy for spot-checks even if the method needs none
 
 
@@ -113,6 +114,8 @@ def validate(cfg: RunConfig) -> list[tuple[str, str]]:
     for name, value, ok, msg in checks:
         if value is not None and not ok(value):
             p.append((name, f"{msg} (got {value})"))
+    if cfg.autocast not in ("auto", "bf16", "off"):
+        p.append(("autocast", f"must be auto, bf16 or off (got {cfg.autocast!r})"))
     if m.retain_loss not in (None, "nll", "kl", "none"):
         p.append(("method.retain_loss", f"must be nll, kl or none (got {m.retain_loss!r})"))
     if m.reduction not in (None, "sum", "mean"):

@@ -44,19 +44,33 @@ def seed_everything(seed: int) -> None:
 
 
 def _step_loss(s, method, hp, fidx, ridx):
-    """gamma * L_forget + alpha * L_retain for one micro-batch; returns (total, forget, retain)."""
-    dev, pad = s.device, s.tokenizer.pad_token_id
-    to = lambda b: {k: v.to(dev) for k, v in b.items()}  # noqa: E731
-    forget = to(collate([s.forget[i] for i in fidx], pad))
-    idk = to(collate([s.idk[i] for i in fidx], pad)) if method.needs_idk else None
-    x = LossInputs(model=s.model, forget=forget, hp=hp, ref_logits=s.ref_logits, idk=idk)
+    """gamma * L_forget + alpha * L_retain for one micro-batch; returns (total, forget, retain).
+
+    Forget, refusal and retain rows are collated into ONE padded batch so pi_theta runs a single
+    forward per backward: fewer, larger matmuls on a CPU, and what DDP/FSDP require.
+    """
+    use_retain = hp.retain_loss != "none" and hp.alpha > 0 and bool(ridx)
+    parts = [("forget", [s.forget[i] for i in fidx])]
+    if method.needs_idk:
+        parts.append(("idk", [s.idk[i] for i in fidx]))
+    if use_retain:
+        parts.append(("retain", [s.retain[i] for i in ridx]))
+    full = {k: v.to(s.device) for k, v in collate([e for _, p in parts for e in p], s.tokenizer.pad_token_id).items()}
+    logits = s.train_model(input_ids=full["input_ids"], attention_mask=full["attention_mask"]).logits
+    x = LossInputs(model=s.model, forget={}, hp=hp, ref_logits=s.ref_logits)
+    sub, start = {}, 0
+    for name, rows in parts:
+        sl = slice(start, start + len(rows))
+        start += len(rows)
+        sub[name] = {k: v[sl] for k, v in full.items()}
+        x.cache[id(sub[name])] = logits[sl]
+    x.forget, x.idk = sub["forget"], sub.get("idk")
     lf = method.forget_loss(x)
-    lr_ = torch.zeros((), device=dev)
-    if hp.retain_loss != "none" and hp.alpha > 0 and ridx:
-        retain = to(collate([s.retain[i] for i in ridx], pad))
-        logits = x.logits(retain)
-        lr_ = nll_mean(logits, retain["labels"]) if hp.retain_loss == "nll" else \
-            kl_ref_theta(logits, s.ref_logits(retain), retain["labels"])
+    lr_ = torch.zeros((), device=logits.device)
+    if use_retain:
+        retain = sub["retain"]
+        lr_ = nll_mean(x.logits(retain), retain["labels"]) if hp.retain_loss == "nll" else \
+            kl_ref_theta(x.logits(retain), s.ref_logits(retain), retain["labels"])
     return hp.gamma * lf + hp.alpha * lr_, lf, lr_
 
 
@@ -80,6 +94,7 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
     warm = max(hp.warmup_steps, 0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / warm) if warm else 1.0)
     sampler = PairSampler(len(s.forget), len(s.retain), hp.batch_size, cfg.seed)
+    amp = s.autocast_dtype
     t0, done = time.perf_counter(), 0
     for step in range(1, hp.steps + 1):
         cancel.raise_if_cancelled()
@@ -88,7 +103,8 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
         tot = fl = rl = 0.0
         for _ in range(hp.grad_accum):
             fidx, ridx = sampler.next()
-            loss, lf, lr_ = _step_loss(s, method, hp, fidx, ridx)
+            with torch.autocast(s.device.split(":")[0], dtype=amp or torch.bfloat16, enabled=amp is not None):
+                loss, lf, lr_ = _step_loss(s, method, hp, fidx, ridx)
             if not torch.isfinite(loss):
                 raise RunFailure(f"the loss became {loss.item()} at step {step}; lower the learning rate "
                                  f"(now {hp.lr:g}) or the beta/gamma weights")
@@ -136,7 +152,7 @@ def run(cfg: config_mod.RunConfig, on_event, cancel: CancelToken | None = None,
         writer = result.log = RunLog(cfg.out_dir, config_mod.to_dict(cfg))
         on_event(RunStarted(cfg.method.name, cfg.method.steps, s.model_name, len(s.forget), len(s.retain),
                             sum(g.source == "probe" for g in s.compare), s.lora, s.device,
-                            str(next(s.model.parameters()).dtype).replace("torch.", ""), config_mod.to_dict(cfg)))
+                            s.dtype_label, config_mod.to_dict(cfg)))
         result.before_texts = s.generations(on_event, "before", 0, cancel)
         result.metrics_before = s.measure(result.before_texts)
         on_event(EvalResult(step=0, **probe_metrics(s.model, s.probe_forget, s.probe_retain)))

@@ -63,3 +63,18 @@ def generation_metrics(rows, texts: list[str]) -> dict[str, float | None]:
         refs = [(r.reference, t) for r, t in pick if r.reference]
         out[f"{split}_rougeL"] = (sum(metrics.rouge_l_recall(t, ref) for ref, t in refs) / len(refs)) if refs else None
     return out
+
+
+def known_fact_retention(rows, before: list[str], after: list[str]) -> dict[str, dict]:
+    """Among rows with keys whose *before* answer named the fact, how many still name it after.
+
+    The headline a stakeholder reads: "the model named 9 forget facts before; 1 still after".
+    Returned per split as {"known_before": n, "still_named": m, "rate": m / n or None}.
+    """
+    out = {}
+    for split in ("forget", "retain"):
+        known = [(b, a, r.keys) for r, b, a in zip(rows, before, after)
+                 if r.split == split and r.keys and metrics.keyword_hit(b, r.keys)]
+        kept = sum(metrics.keyword_hit(a, k) for _, a, k in known)
+        out[split] = {"known_before": len(known), "still_named": kept, "rate": kept / len(known) if known else None}
+    return out

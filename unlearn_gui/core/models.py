@@ -31,6 +31,18 @@ class ModelError(RuntimeError):
     """A model that is missing, corrupt or unsupported; ``str(e)`` is one line for the user."""
 
 
+def quiet_libraries() -> None:
+    """Keep transformers/datasets chatter (tokenizer legacy notices, GGUF progress bars) out of
+    the user's terminal and log pane; real errors still surface as ModelError."""
+    try:
+        from transformers.utils import logging as tlog
+
+        tlog.set_verbosity_error()
+        tlog.disable_progress_bar()
+    except Exception:  # noqa: BLE001 - logging tweaks must never stop a run
+        pass
+
+
 def _noop(stage: str, message: str, fraction: float | None) -> None:
     pass
 
@@ -236,6 +248,31 @@ def pick_dtype(dtype: str, device: str):
             return torch.bfloat16
         return torch.float32
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+
+
+def cpu_supports_bf16() -> bool:
+    """bf16 matrix units (AVX512-BF16 or AMX): there autocast roughly doubles matmul throughput."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="ignore")
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def autocast_dtype(setting: str, device: str):
+    """The autocast dtype for training forwards, or None. "auto" = bfloat16 where the hardware
+    multiplies it natively (CUDA with bf16, CPUs with AVX512-BF16/AMX), else off."""
+    import torch
+
+    if setting == "off":
+        return None
+    if setting == "bf16":
+        return torch.bfloat16
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if device == "cpu" and cpu_supports_bf16():
+        return torch.bfloat16
+    return None
 
 
 def end_of_turn_text(tok) -> str:

@@ -70,7 +70,9 @@ def model_identity(model_path: str | None, run_dir: Path) -> list[tuple[str, str
     out: list[tuple[str, str, str]] = []
     files: list[tuple[str, Path]] = []
     try:
-        if model_path in (None, "", "default"):
+        if model_path is None:
+            pass  # config.json names no model (e.g. a failed run): only the saved weights below
+        elif model_path in ("", "default"):
             from .models import builtin_gguf_path
             files.append(("base model (built-in GGUF)", builtin_gguf_path()))
         else:
@@ -176,7 +178,7 @@ def write_report(run_dir) -> Path:
         "Unlearning report", f"{run_dir.name} · {method} on {model}",
         [f"status: {summary.get('status', '?')}", f"steps {summary.get('steps', '?')}/{summary.get('planned_steps', '?')}",
          "LoRA" if m.get("lora", summary.get("lora")) else "full fine-tuning", f"seed {summary.get('seed', cfg.get('seed'))}",
-         f"{summary.get('wall_s', 0):.0f} s", f"finished {when}"])
+         f"{summary.get('wall_s') or 0:.0f} s", f"finished {when}"])
     goal = (f"<p>Make <b>{T.esc(str(model))}</b> forget the {n_f} items of <b>{T.esc(forget_name)}</b> while keeping "
             f"the {n_r} retain items, with <b>{T.esc(str(method))}</b> ({'LoRA adapters' if m.get('lora') else 'full fine-tuning'}, "
             f"learning rate {m.get('lr')}, {m.get('steps')} steps, batch {m.get('batch_size')}).</p>")

@@ -55,8 +55,8 @@ ins{background:#dcfce7;color:#166534;text-decoration:none;border-radius:2px}
 .tag{display:inline-block;padding:0 6px;border-radius:4px;font-size:11px;font-weight:600;white-space:nowrap}
 .tag.good{background:#dcfce7;color:#166534}.tag.bad{background:#fee2e2;color:#991b1b}.tag.na{background:#f3f4f6;color:#6b7280}
 .split{font-size:11px;font-weight:600;text-transform:uppercase;letter-spacing:.03em;color:#4b5563}
-.charts{display:flex;flex-wrap:wrap;gap:18px}
-svg.chart{max-width:100%;height:auto;background:#fff}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:18px}
+svg.chart{width:100%;height:auto;background:#fff;border:1px solid #f0f1f3;border-radius:6px}
 svg .ct{font-size:13px;font-weight:600;fill:#111827}svg .cl{font-size:11px;fill:#6b7280}
 svg .cx{font-size:11.5px;fill:#374151}svg .cg{stroke:#eef0f3}svg .ca{stroke:#9ca3af}svg .cn{font-size:13px;fill:#9ca3af}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:4px 18px;margin:0}

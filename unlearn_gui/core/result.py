@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import config as config_mod
 from .cancel import CancelToken
+from .evaluate import known_fact_retention
 from .runs import RunLog, write_run_folder
 
 
@@ -24,6 +25,7 @@ class RunResult:
     after_texts: list[str] = field(default_factory=list)
     metrics_before: dict = field(default_factory=dict)
     metrics_after: dict = field(default_factory=dict)
+    known_facts: dict = field(default_factory=dict)
 
     @property
     def model(self):
@@ -39,6 +41,7 @@ class RunResult:
         s = self.session
         self.after_texts = s.generations(on_event, "after", self.steps_done, cancel)
         self.metrics_after = s.measure(self.after_texts)
+        self.known_facts = known_fact_retention(s.compare, self.before_texts, self.after_texts)
         if self.log is not None:
             self.log.close()
 
@@ -62,6 +65,7 @@ class RunResult:
             "model": None if self.session is None else self.session.model_name,
             "lora": cfg.method.lora, "seed": cfg.seed, "error": self.error,
             "metrics": {"before": self.metrics_before, "after": self.metrics_after},
+            "known_facts": self.known_facts,
             "generations": gens,
             "notes": [] if self.session is None else list(self.session.notes),
         }

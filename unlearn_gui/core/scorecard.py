@@ -199,41 +199,49 @@ def measure(session, *, original: bool, cancel=None, utility_items: int = 40, te
         r = _score(model, r_items, cancel=cancel)
         u = {name: _score(model, it, cancel=cancel) for name, it in util.items()}
         h = _score(model, h_items, mink=True, cancel=cancel) if h_items is not None else None
-    out: dict = {"schema": 1, "model": "original" if original else "current"}
     f_trs = _truth_ratios(f["nll"], f_items)
-    for side, res, items, trs in (("forget", f, f_items, f_trs), ("retain", r, r_items, None)):
-        trs = _truth_ratios(res["nll"], items) if trs is None else trs
-        agg = metrics.truth_ratio_forget_score if side == "forget" else metrics.truth_ratio_retain_score
-        ans = res["nll"][items.answer]
-        out[side] = {"n": len(items.answer), "prob": _mean(np.exp(-ans)), "em": _mean(res["em"][items.answer]),
-                     **_generation_side(session.compare, texts, side),
-                     "truth_ratio": _num(agg(trs)) if trs else None, "n_truth_ratio": len(trs)}
-    out["utility"] = {}
-    for name, res in u.items():
-        it, nll = util[name], res["nll"]
-        onp = [metrics.option_normalised_prob(float(nll[a]), [float(nll[j]) for j in js])
-               for a, js in zip(it.answer, it.pert) if js and math.isfinite(nll[a])]
-        trs = _truth_ratios(nll, it)
-        out["utility"][name] = {"n": len(onp), "prob": _mean(onp),
-                                "truth_ratio": _num(metrics.truth_ratio_retain_score(trs)) if trs else None}
-    parts = {"retain.prob": out["retain"]["prob"], "retain.rougeL": out["retain"]["rougeL"],
-             "retain.truth_ratio": out["retain"]["truth_ratio"]}
-    for name, d in out["utility"].items():
-        parts.update({f"utility.{name}.prob": d["prob"], f"utility.{name}.truth_ratio": d["truth_ratio"]})
-    parts = {k: v for k, v in parts.items() if v is not None}
-    out["model_utility"] = _num(metrics.harmonic_mean(list(parts.values())))
-    out["model_utility_parts"] = sorted(parts)
+    out: dict = {"schema": 1, "model": "original" if original else "current",
+                 "forget": _side(f, f_items, f_trs, metrics.truth_ratio_forget_score, session.compare, texts, "forget"),
+                 "retain": _side(r, r_items, _truth_ratios(r["nll"], r_items), metrics.truth_ratio_retain_score,
+                                 session.compare, texts, "retain"),
+                 "utility": {name: _utility(res["nll"], util[name]) for name, res in u.items()}}
+    out.update(_model_utility(out))
     out["membership"] = None
     if h is not None:
         fs, hs = f["mink"][f_items.answer], h["mink"]
-        out["membership"] = {"auc": _num(metrics.auc_forget_vs_holdout(fs, hs)), "method": "Min-K%++",
-                             "k": MINK_K, "n_forget": int(np.isfinite(fs).sum()), "n_holdout": int(np.isfinite(hs).sum())}
+        out["membership"] = {"auc": _num(metrics.auc_forget_vs_holdout(fs, hs)), "method": "Min-K%++", "k": MINK_K,
+                             "n_forget": int(np.isfinite(fs).sum()), "n_holdout": int(np.isfinite(hs).sum())}
     out["forget_quality"] = None
     if oracle_model is not None and f_trs:
         o_trs = _truth_ratios(_score(oracle_model, f_items, cancel=cancel)["nll"], f_items)
         out["forget_quality"] = _num(metrics.ks_test_pvalue(f_trs, o_trs)) if o_trs else None
     out["seconds"] = round(time.perf_counter() - t0, 3)
     return out
+
+
+def _side(res: dict, items: _Items, trs: list[float], tr_score, rows, texts, split: str) -> dict:
+    ans = res["nll"][items.answer]
+    return {"n": len(items.answer), "prob": _mean(np.exp(-ans)), "em": _mean(res["em"][items.answer]),
+            **_generation_side(rows, texts, split),
+            "truth_ratio": _num(tr_score(trs)) if trs else None, "n_truth_ratio": len(trs)}
+
+
+def _utility(nll: np.ndarray, it: _Items) -> dict:
+    onp = [metrics.option_normalised_prob(float(nll[a]), [float(nll[j]) for j in js])
+           for a, js in zip(it.answer, it.pert) if js and math.isfinite(nll[a])]
+    trs = _truth_ratios(nll, it)
+    return {"n": len(onp), "prob": _mean(onp),
+            "truth_ratio": _num(metrics.truth_ratio_retain_score(trs)) if trs else None}
+
+
+def _model_utility(out: dict) -> dict:
+    """Harmonic mean of the retain-side numbers present (TOFU model utility, minus utility ROUGE)."""
+    parts = {"retain.prob": out["retain"]["prob"], "retain.rougeL": out["retain"]["rougeL"],
+             "retain.truth_ratio": out["retain"]["truth_ratio"]}
+    for name, d in out["utility"].items():
+        parts.update({f"utility.{name}.prob": d["prob"], f"utility.{name}.truth_ratio": d["truth_ratio"]})
+    parts = {k: v for k, v in parts.items() if v is not None}
+    return {"model_utility": _num(metrics.harmonic_mean(list(parts.values()))), "model_utility_parts": sorted(parts)}
 
 
 def from_summary(summary: dict, side: str) -> dict:

@@ -44,6 +44,18 @@ class Session:
     eval_forget: ItemSet
     eval_retain: ItemSet
     notes: list[str] = field(default_factory=list)
+    autocast_dtype: torch.dtype | None = None
+    wrapped: torch.nn.Module | None = None
+
+    @property
+    def train_model(self) -> torch.nn.Module:
+        """The module training forwards go through (the DDP/FSDP wrapper when distributed)."""
+        return self.wrapped if self.wrapped is not None else self.model
+
+    @property
+    def dtype_label(self) -> str:
+        base = str(next(self.model.parameters()).dtype).replace("torch.", "")
+        return base + (" + bf16 autocast" if self.autocast_dtype is not None else "")
 
     @property
     def lora(self) -> bool:
@@ -159,4 +171,5 @@ def prepare(cfg: RunConfig, emit, compare_limit: int = 256) -> Session:
         probe_retain=ItemSet.build(retain[:PROBE_ITEMS], pad, device),
         eval_forget=ItemSet.build(forget[:compare_limit], pad, device),
         eval_retain=ItemSet.build(retain[:compare_limit], pad, device), notes=notes,
+        autocast_dtype=models.autocast_dtype(cfg.autocast, device) if dtype == torch.float32 else None,
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 import sys
 
 
-def main(args=None) -> int:
+def build(args=None):
+    """The application (theme, excepthook) and its main window, not yet shown."""
     from PySide6.QtWidgets import QApplication
 
     from . import errors, settings, theme
@@ -19,6 +20,11 @@ def main(args=None) -> int:
     model = getattr(args, "model", "default") or "default"
     window = MainWindow(model=model, demo=not getattr(args, "no_demo", False))
     app.aboutToQuit.connect(window.shutdown_now)
+    return app, window
+
+
+def main(args=None) -> int:
+    app, window = build(args)
     window.show()
     return app.exec()
 

@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
         scroll.setWidget(setup)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(360)
+        scroll.setMinimumWidth(340)
         self.setup_dock = QDockWidget("Setup", self)
         self.setup_dock.setObjectName("setupDock")
         self.setup_dock.setWidget(scroll)

@@ -72,11 +72,13 @@ class DataPanel(QWidget):
         bar = QHBoxLayout()
         label = QLabel()
         label.setObjectName("hint")
+        label.setWordWrap(True)
+        label.setMinimumWidth(120)
         self._labels[name] = label
         bar.addWidget(label, 1)
         for text, slot, tip in (("Load file…", self._on_load_clicked, "Replace this table with the rows of a file"),
-                                ("Add row…", self._on_add_clicked, "Type a prompt and its answer by hand"),
-                                ("Edit row…", self._on_edit_clicked, "Edit the selected row (or double-click a cell)"),
+                                ("Add…", self._on_add_clicked, "Type a prompt and its answer by hand"),
+                                ("Edit…", self._on_edit_clicked, "Edit the selected row (or double-click a cell)"),
                                 ("Remove", self._on_remove_clicked, "Remove the selected rows")):
             b = QPushButton(text)
             b.setToolTip(tip)

@@ -30,6 +30,8 @@ class SpotCheckPanel(QWidget):
         self.add_button.clicked.connect(self._on_add_clicked)
         self.status = QLabel()
         self.status.setObjectName("hint")
+        self.status.setWordWrap(True)
+        self.status.setMinimumWidth(100)
         self.original = QTextBrowser()
         self.current = QTextBrowser()
         answers = QHBoxLayout()
