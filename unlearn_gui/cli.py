@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -101,6 +102,11 @@ def cmd_run(a) -> int:
     cancel = CancelToken()
     signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     result = engine.run(cfg, Printer(a.quiet), cancel)
+    rank = int(os.environ.get("RANK", "0"))
+    if rank != 0:  # under accelerate launch only rank 0 reports; the others say one line each
+        print(f"rank {rank}: {result.status}, {result.steps_done} steps, {result.local_rows} forget rows per "
+              f"micro-batch", file=sys.stderr)
+        return 0 if result.status == "completed" else 1
     if result.status == "completed":
         b, f = result.metrics_before, result.metrics_after
         print(f"done in {result.wall_s:.1f}s: forget log-prob {b.get('forget_logprob', 0):.3f} -> "

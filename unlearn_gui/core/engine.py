@@ -12,7 +12,7 @@ import queue
 import random
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -20,6 +20,7 @@ import torch
 from . import config as config_mod
 from .cancel import Cancelled, CancelToken
 from .data import PairSampler, collate
+from .distributed import Dist
 from .evaluate import probe_metrics
 from .events import EvalResult, LogMessage, RunFinished, RunStarted, SpotCheckResult, StepMetrics
 from .methods import REGISTRY, LossInputs, kl_ref_theta, nll_mean
@@ -90,7 +91,8 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
     cfg, hp = s.cfg, s.cfg.method
     method = REGISTRY[hp.name]
     params = [p for p in s.model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay)
+    dist = s.dist
+    s.wrapped, opt = dist.prepare(s.model, torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay))
     warm = max(hp.warmup_steps, 0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / warm) if warm else 1.0)
     sampler = PairSampler(len(s.forget), len(s.retain), hp.batch_size, cfg.seed)
@@ -102,17 +104,19 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
         opt.zero_grad(set_to_none=True)
         tot = fl = rl = 0.0
         for _ in range(hp.grad_accum):
-            fidx, ridx = sampler.next()
+            fidx, ridx = map(dist.shard, sampler.next())
+            result.local_rows = len(fidx)
             with torch.autocast(s.device.split(":")[0], dtype=amp or torch.bfloat16, enabled=amp is not None):
                 loss, lf, lr_ = _step_loss(s, method, hp, fidx, ridx)
             if not torch.isfinite(loss):
                 raise RunFailure(f"the loss became {loss.item()} at step {step}; lower the learning rate "
                                  f"(now {hp.lr:g}) or the beta/gamma weights")
-            (loss / hp.grad_accum).backward()
+            dist.backward(loss / hp.grad_accum)
             tot += loss.detach() / hp.grad_accum
             fl += lf.detach() / hp.grad_accum
             rl += lr_.detach() / hp.grad_accum
-        gn = torch.nn.utils.clip_grad_norm_(params, hp.max_grad_norm if hp.max_grad_norm > 0 else float("inf"))
+        gn = dist.clip(params, hp.max_grad_norm)
+        tot, fl, rl = dist.mean(tot), dist.mean(fl), dist.mean(rl)
         opt.step()
         sched.step()
         done = result.steps_done = step
@@ -130,6 +134,10 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
     return done
 
 
+def _silent(_event) -> None:
+    pass
+
+
 def _failure_message(e: BaseException) -> str:
     if isinstance(e, torch.OutOfMemoryError) or "out of memory" in str(e).lower():
         return "out of memory: lower the batch size or max length, use LoRA, or choose the CPU"
@@ -143,12 +151,16 @@ def run(cfg: config_mod.RunConfig, on_event, cancel: CancelToken | None = None,
     """Run one unlearning job; never raises (failures end in ``RunFinished(status="failed")``)."""
     cancel = cancel or CancelToken()
     t0 = time.perf_counter()
+    dist = Dist.from_env(cfg.model.device)
+    if not dist.is_main:  # one voice per job: only the main process reports and writes
+        on_event = _silent
+        cfg = replace(cfg, out_dir=None)
     result = RunResult(status="failed", config=cfg)
     try:
         cfg = result.config = config_mod.resolve(cfg)
         seed_everything(cfg.seed)
         from .session import prepare
-        s = result.session = prepare(cfg, on_event)
+        s = result.session = prepare(cfg, on_event, dist=dist)
         writer = result.log = RunLog(cfg.out_dir, config_mod.to_dict(cfg))
         on_event(RunStarted(cfg.method.name, cfg.method.steps, s.model_name, len(s.forget), len(s.retain),
                             sum(g.source == "probe" for g in s.compare), s.lora, s.device,

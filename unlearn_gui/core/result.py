@@ -26,6 +26,7 @@ class RunResult:
     metrics_before: dict = field(default_factory=dict)
     metrics_after: dict = field(default_factory=dict)
     known_facts: dict = field(default_factory=dict)
+    local_rows: int = 0  # forget rows this process trained on in its last micro-batch (its shard)
 
     @property
     def model(self):

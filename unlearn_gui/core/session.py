@@ -15,6 +15,7 @@ from . import models, readers
 from .cancel import CancelToken
 from .config import RunConfig
 from .data import Example, Tokenizing
+from .distributed import Dist
 from .evaluate import ItemSet, generation_metrics, probe_metrics
 from .events import Generation, LoadProgress, LogMessage, Samples
 from .generate import generate
@@ -46,6 +47,7 @@ class Session:
     notes: list[str] = field(default_factory=list)
     autocast_dtype: torch.dtype | None = None
     wrapped: torch.nn.Module | None = None
+    dist: Dist = field(default_factory=Dist)
 
     @property
     def train_model(self) -> torch.nn.Module:
@@ -122,7 +124,7 @@ def _compare_rows(forget, retain, probes, limit: int) -> list[Generation]:
     return rows
 
 
-def prepare(cfg: RunConfig, emit, compare_limit: int = 256) -> Session:
+def prepare(cfg: RunConfig, emit, compare_limit: int = 256, dist: Dist | None = None) -> Session:
     """Load data and model, attach LoRA or keep a reference copy, tokenise once."""
     method = REGISTRY[cfg.method.name]
     emit(LoadProgress("data", "Reading data", 0.0))
@@ -132,7 +134,8 @@ def prepare(cfg: RunConfig, emit, compare_limit: int = 256) -> Session:
         raise ValueError("the forget set is empty")
     emit(LoadProgress("model", "Locating model", 0.05))
     model_dir = models.resolve_model_dir(cfg.model.path, lambda s, m, f: emit(LoadProgress(s, m, f)))
-    device = models.pick_device(cfg.model.device)
+    dist = dist or Dist()
+    device = dist.device or models.pick_device(cfg.model.device)
     dtype = models.pick_dtype(cfg.model.dtype, device)
     emit(LoadProgress("model", f"Loading {model_dir.name} on {device}", 0.9))
     tok = models.load_tokenizer(model_dir, cfg.model.trust_remote_code)
@@ -171,5 +174,5 @@ def prepare(cfg: RunConfig, emit, compare_limit: int = 256) -> Session:
         probe_retain=ItemSet.build(retain[:PROBE_ITEMS], pad, device),
         eval_forget=ItemSet.build(forget[:compare_limit], pad, device),
         eval_retain=ItemSet.build(retain[:compare_limit], pad, device), notes=notes,
-        autocast_dtype=models.autocast_dtype(cfg.autocast, device) if dtype == torch.float32 else None,
+        dist=dist, autocast_dtype=models.autocast_dtype(cfg.autocast, device) if dtype == torch.float32 else None,
     )
