@@ -107,10 +107,11 @@ def test_failure_reports_message_and_traceback(tiny_model_dir, qa_files, monkeyp
 
 
 def test_nan_loss_stops_and_says_why(tiny_model_dir, qa_files):
-    res = engine.run(make_cfg(tiny_model_dir, qa_files, name="ga", lr=0.9, steps=40, lora=False), lambda e: None)
-    assert res.status in ("failed", "completed")
-    if res.status == "failed":
-        assert "learning rate" in res.error
+    ev = []
+    cfg = make_cfg(tiny_model_dir, qa_files, name="npo", lr=50.0, steps=20, lora=False, max_grad_norm=0.0)
+    res = engine.run(cfg, ev.append)
+    assert res.status == "failed" and "the loss became nan" in res.error and "learning rate" in res.error
+    assert res.steps_done < 20 and ev[-1].status == "failed"
 
 
 def test_simulated_out_of_memory_is_reported_as_such(tiny_model_dir, qa_files, monkeypatch):

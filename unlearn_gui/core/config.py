@@ -94,7 +94,7 @@ def validate(cfg: RunConfig) -> list[tuple[str, str]]:
     if m.name not in REGISTRY:
         p.append(("method.name", f"unknown method {m.name!r}; choose one of {', '.join(REGISTRY)}"))
     checks = [
-        ("method.lr", m.lr, lambda v: v > 0 and v < 1, "must be in (0, 1)"),
+        ("method.lr", m.lr, lambda v: 0 < v <= 100, "must be in (0, 100]"),
         ("method.steps", m.steps, lambda v: v >= 1, "must be at least 1"),
         ("method.batch_size", m.batch_size, lambda v: v >= 1, "must be at least 1"),
         ("method.beta", m.beta, lambda v: v > 0, "must be positive"),

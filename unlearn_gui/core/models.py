@@ -349,7 +349,11 @@ def save_model(model, tokenizer, out: Path, *, merged: bool) -> Path:
             old = out.with_name(out.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(out, old)
-            os.replace(tmp, out)
+            try:
+                os.replace(tmp, out)
+            except OSError:
+                os.replace(old, out)  # put the previous save back whole
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)

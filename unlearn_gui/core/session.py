@@ -138,6 +138,9 @@ def prepare(cfg: RunConfig, emit, compare_limit: int = 256, dist: Dist | None = 
     device = dist.device or models.pick_device(cfg.model.device)
     dtype = models.pick_dtype(cfg.model.dtype, device)
     emit(LoadProgress("model", f"Loading {model_dir.name} on {device}", 0.9))
+    if cfg.model.trust_remote_code:
+        emit(LogMessage("warning", "trust_remote_code is ON: Python code shipped with this model folder will run; "
+                                   "only enable it for models you trust"))
     tok = models.load_tokenizer(model_dir, cfg.model.trust_remote_code)
     model = models.load_model(model_dir, device=device, dtype=dtype, trust_remote_code=cfg.model.trust_remote_code)
     m = cfg.method
