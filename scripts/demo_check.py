@@ -24,21 +24,28 @@ def main() -> None:
     ap.add_argument("--method", action="append", required=True)
     ap.add_argument("--lr", type=float, action="append", help="learning rates to sweep (default: preset)")
     ap.add_argument("--steps", type=int)
+    ap.add_argument("--alpha", type=float, help="retain weight (default: preset)")
+    ap.add_argument("--batch-size", type=int)
+    ap.add_argument("--retain-loss", choices=["nll", "kl", "none"])
+    ap.add_argument("--reduction", choices=["sum", "mean"])
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--out", default="runs/demo_check")
+    ap.add_argument("--forget", default=str(resource(*DEMO_FORGET)))
     a = ap.parse_args()
     quiet_libraries()
     for name in a.method:
         for lr in a.lr or [None]:
-            out = Path(a.out) / f"{name}-{lr or 'preset'}{'-full' if a.full else ''}"
+            out = Path(a.out) / f"{Path(a.forget).stem}-{name}-{lr or 'preset'}-a{a.alpha}-s{a.steps}-{a.retain_loss}-b{a.batch_size}-{a.reduction}{'-full' if a.full else ''}"
             cfg = C.RunConfig(
-                data=C.DataConfig(forget=str(resource(*DEMO_FORGET)), retain=str(resource(*DEMO_RETAIN)),
+                data=C.DataConfig(forget=a.forget, retain=str(resource(*DEMO_RETAIN)),
                                   probes=str(resource(*DEMO_PROBES))),
-                method=C.MethodConfig(name=name, lr=lr, steps=a.steps, lora=not a.full), out_dir=str(out))
+                method=C.MethodConfig(name=name, lr=lr, steps=a.steps, lora=not a.full, alpha=a.alpha,
+                                      batch_size=a.batch_size, retain_loss=a.retain_loss,
+                                      reduction=a.reduction), out_dir=str(out))
             t = time.perf_counter()
             res = engine.run(cfg, lambda e: None)
             k = res.known_facts
-            print(json.dumps({"method": name, "lr": res.config.method.lr, "steps": res.steps_done,
+            print(json.dumps({"method": name, "lr": res.config.method.lr, "alpha": res.config.method.alpha, "steps": res.steps_done,
                               "status": res.status, "error": res.error, "wall_s": round(time.perf_counter() - t, 1),
                               "forget_named": f"{k['forget']['still_named']}/{k['forget']['known_before']}" if k else None,
                               "retain_named": f"{k['retain']['still_named']}/{k['retain']['known_before']}" if k else None,

@@ -25,12 +25,11 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=None, help="override the preset's steps")
     p.add_argument("--theme", default="light", choices=["light", "dark"])
     p.add_argument("--size", default="1600x1000")
-    p.add_argument("--timeout", type=float, default=900)
+    p.add_argument("--timeout", type=float, default=1800)
     a = p.parse_args()
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp(prefix="unlearn-shot-"))
     from unlearn_gui.gui import app as gui_app
@@ -50,10 +49,20 @@ def main() -> int:
         while not cond():
             app.processEvents()
             time.sleep(0.005)
-            if problems:
-                raise SystemExit("error dialog: " + problems[0])
-            if time.perf_counter() - t0 > a.timeout:
-                raise SystemExit(f"timed out waiting for {what}")
+            if problems or time.perf_counter() - t0 > a.timeout:
+                w.controller.shutdown(wait=True)  # never leave a running thread behind
+                raise SystemExit("error dialog: " + problems[0] if problems else f"timed out waiting for {what}")
+
+    t_start = time.perf_counter()
+
+    def show_progress(ev) -> None:
+        from unlearn_gui.core import events as E
+
+        if isinstance(ev, (E.RunStarted, E.Samples, E.StepMetrics, E.RunFinished)):
+            detail = getattr(ev, "stage", None) or getattr(ev, "step", None) or getattr(ev, "status", "")
+            print(f"{time.perf_counter() - t_start:7.1f} s  {type(ev).__name__} {detail}", flush=True)
+
+    w.controller.event.connect(show_progress)
 
     pump_until(w.model_panel.is_ready, "the model card")
     if a.steps:
@@ -64,7 +73,8 @@ def main() -> int:
     w.run_panel.run_button.click()
     pump_until(lambda: w.controller.result is not None and not w.controller.is_busy(), "the end of the run")
     probe.stop()
-    print(f"run {w.controller.result.status} in {time.perf_counter() - t0:.1f} s; stall {probe.summary()}")
+    print(f"run {w.controller.result.status} in {time.perf_counter() - t0:.1f} s; stall {probe.summary()}; "
+          f"stalls over {probe.record_above_ms:.0f} ms at (s, ms): {probe.long}")
     for _ in range(40):  # let the 10 Hz plot timer and the row resizing settle
         app.processEvents()
         time.sleep(0.01)

@@ -192,3 +192,49 @@ def test_full_finetuning_without_reference_raises(tmp_path, tiny_model_dir):
     with pytest.raises(RuntimeError, match="original=False"):
         sc.measure(s, original=True)
     assert sc.measure(s, original=False, utility_items=2)["forget"]["n"] == 3
+
+
+# ---------------------------------------------------------------- packed (prefix-shared) scoring
+def _ex(ids, n_prompt):
+    from unlearn_gui.core.data import Example
+
+    return Example(tuple(ids), tuple([-100] * n_prompt + list(ids[n_prompt:])), n_prompt, None)
+
+
+def test_pack_builds_a_trie_by_hand():
+    from unlearn_gui.core import packed
+
+    (c,) = packed.pack([_ex([1, 2, 3, 4], 2), _ex([1, 2, 5, 6], 2)])
+    assert c.ids.tolist() == [[1, 2, 3, 4, 5, 6]]  # the prompt 1, 2 is stored once
+    assert c.pos.tolist() == [[0, 1, 2, 3, 2, 3]]  # position = depth, so 5 sits where 3 does
+    assert c.visible[4].tolist() == [True, True, False, False, True, False]  # 5 sees 1, 2 and itself
+    assert c.visible[5].tolist() == [True, True, False, False, True, True]
+    assert c.keep.tolist() == [1, 2, 4]  # logits only where an answer token is predicted
+    got = sorted(zip(c.example.tolist(), c.keep[c.row].tolist(), c.target.tolist()))
+    assert got == [(0, 1, 3), (0, 2, 4), (1, 1, 5), (1, 4, 6)]
+    small = packed.pack([_ex([1, 2, 3, 4], 2), _ex([1, 2, 5, 6], 2)], max_nodes=5)
+    assert [x.ids.shape[1] for x in small] == [4, 4]  # a second chunk instead of 6 > 5 nodes
+
+
+def test_packed_scores_equal_plain_scores(lora_session):
+    from unlearn_gui.core import packed
+
+    s = lora_session
+    items = sc._utility_items(s, "real_authors", 6)
+    s.model.eval()
+    got = packed.score(s.model, packed.pack(items.examples, max_nodes=96), items.n, mink=True)
+    ref = sc._score_plain(s.model, items.examples, s.tokenizer.pad_token_id, True, None)
+    for k in ("nll", "em", "mink"):
+        assert got[k] == pytest.approx(ref[k], rel=1e-4, abs=1e-5), k
+    assert packed.works_with(s.model, items.examples[:2])
+
+    class IgnoresMask(torch.nn.Module):  # an attention that drops custom masks must be detected
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask=None, **kw):
+            return self.inner(input_ids=input_ids, logits_to_keep=kw.get("logits_to_keep", 0))
+
+    sample = [items.examples[0], items.examples[items.pert[0][0]]]
+    assert not packed.works_with(IgnoresMask(s.model), sample)

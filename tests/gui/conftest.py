@@ -10,6 +10,9 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from unlearn_gui.core import tiny  # noqa: E402
+from unlearn_gui.gui.compat import apply_pyside_workaround  # noqa: E402
+
+apply_pyside_workaround()  # as the app does at start (PySide6 6.12.0 on Python 3.11 drops refs to True/None)
 
 
 @pytest.fixture(autouse=True)

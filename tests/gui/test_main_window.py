@@ -57,7 +57,7 @@ def test_run_to_finish_then_spot_check_save_and_reopen(qtbot, window, dialogs, t
     assert w.spot_panel.ask_button.isEnabled()
     w.spot_panel.prompt.setPlainText("Who is Harry Potter's godfather?")
     with qtbot.waitSignal(w.controller.spot_checked, timeout=RUN_TIMEOUT):
-        w.spot_check()
+        qtbot.keyClick(w.spot_panel.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Enter
     assert w.spot_panel.original.toPlainText() != ""
     w.spot_panel.add_button.click()
     assert w.data_panel.counts()["forget"] == 17

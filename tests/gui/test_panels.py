@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import sys
+import threading
 
+import pytest
 from PySide6.QtCore import Qt
 
 from unlearn_gui.core import events as E
@@ -197,7 +199,7 @@ def test_stall_probe_records_samples(qtbot):
 def test_excepthook_shows_the_error_dialog(qtbot, dialogs):
     from unlearn_gui.gui import errors
 
-    old = sys.excepthook
+    old, old_thread_hook = sys.excepthook, threading.excepthook
     try:
         errors.install_excepthook()
         try:
@@ -205,7 +207,7 @@ def test_excepthook_shows_the_error_dialog(qtbot, dialogs):
         except ValueError:
             sys.excepthook(*sys.exc_info())
     finally:
-        sys.excepthook = old
+        sys.excepthook, threading.excepthook = old, old_thread_hook
     assert dialogs.errors and "bad thing" in dialogs.errors[0][0]
     assert "Traceback" in dialogs.errors[0][1]
 
@@ -228,3 +230,59 @@ def test_recent_models_use_temporary_settings(temp_settings):
     settings.add_recent_model("/a")
     assert settings.recent_models() == ["/a", "/b"]
     assert any(temp_settings.rglob("*.ini"))
+
+
+@pytest.mark.qt_no_exception_capture
+def test_exception_in_a_slot_lands_in_the_dialog(qtbot, dialogs):
+    from PySide6.QtCore import QObject, Signal
+
+    from unlearn_gui.gui import errors
+
+    class Emitter(QObject):
+        fired = Signal()
+
+        def _on_fired(self):
+            raise RuntimeError("slot blew up")
+
+    old, old_thread_hook = sys.excepthook, threading.excepthook
+    try:
+        errors.install_excepthook()
+        e = Emitter()
+        e.fired.connect(e._on_fired)
+        e.fired.emit()
+        qtbot.waitUntil(lambda: bool(dialogs.errors), timeout=2000)
+    finally:
+        sys.excepthook, threading.excepthook = old, old_thread_hook
+    assert "slot blew up" in dialogs.errors[0][0]
+
+
+def test_signal_heavy_use_does_not_exhaust_singleton_refcounts(qtbot):
+    """Guards the PySide6 6.12.0 / Python 3.11 workaround: thousands of emits and slot calls."""
+    from PySide6.QtCore import QObject, QTimer, Signal
+
+    from unlearn_gui.gui import compat
+
+    compat.apply_pyside_workaround()
+
+    class Pinger(QObject):
+        ping = Signal(object)
+
+        def __init__(self):
+            super().__init__()
+            self.n = 0
+
+        def _on_ping(self, *args):
+            self.n += 1
+
+    p = Pinger()
+    p.ping.connect(p._on_ping)
+    timer = QTimer()
+    timer.setInterval(0)
+    timer.timeout.connect(p._on_ping)
+    timer.start()
+    for i in range(20000):
+        p.ping.emit(i)
+    qtbot.wait(50)
+    timer.stop()
+    assert p.n > 20000
+    assert sys.getrefcount(None) > 1000 and sys.getrefcount(True) > 1000

@@ -88,7 +88,19 @@ def model_identity(model_path: str | None, run_dir: Path) -> list[tuple[str, str
     return out
 
 
-def data_identity(cfg: dict, summary: dict) -> list[tuple[str, str, str]]:
+def _find(path: str, run_dir: Path) -> Path | None:
+    """A data path from config.json: as written (absolute, or relative to the working folder), else
+    relative to the run folder's parent or the project root (the CLI is usually run from there)."""
+    from .paths import resources_dir
+
+    p = Path(path).expanduser()
+    for c in [p] if p.is_absolute() else [p, run_dir.parent / p, resources_dir().parent / p]:
+        if c.is_file():
+            return c
+    return None
+
+
+def data_identity(cfg: dict, summary: dict, run_dir: Path) -> list[tuple[str, str, str]]:
     """Files named in config.json hashed as stored; in-memory rows (the GUI's tables) are not in
     the run folder, so the canonical JSON of the compared prompts/references stands in for them."""
     out = []
@@ -98,8 +110,8 @@ def data_identity(cfg: dict, summary: dict) -> list[tuple[str, str, str]]:
         if rows:
             out.append((name, str(rows), "in memory: see the compared-items digest"))
         elif path:
-            p = Path(path).expanduser()
-            out.append((name, str(path), sha256_file(p) if p.is_file() else "file not found when the report was written"))
+            p = _find(path, run_dir)
+            out.append((name, str(path), sha256_file(p) if p else "file not found when the report was written"))
     gens = [{k: g.get(k) for k in ("prompt", "reference", "split", "source", "keys")} for g in summary.get("generations") or []]
     if gens:
         out.append(("compared items", f"{len(gens)} prompts + references",
@@ -222,7 +234,7 @@ def _identity(cfg: dict, summary: dict, run_dir: Path) -> str:
     note = "recorded with the run" if isinstance(versions, dict) else "at the time this report was written"
     versions = versions if isinstance(versions, dict) else library_versions()
     inner = ("<h3>Model</h3>" + table(model_identity((cfg.get("model") or {}).get("path"), run_dir))
-             + "<h3>Data</h3>" + table(data_identity(cfg, summary))
+             + "<h3>Data</h3>" + table(data_identity(cfg, summary, run_dir))
              + f"<h3>Library versions <span class=\"muted small\">({note})</span></h3>"
              + T.kv([(k, str(v)) for k, v in versions.items()])
              + f"<h3>Resolved configuration (seed {T.esc(str(cfg.get('seed')))})</h3>" + T.pre_json(cfg))

@@ -35,7 +35,7 @@ p{margin:6px 0}
 .verdict{border-left:4px solid var(--accent);background:#f5f7ff}
 .verdict p.main{font-size:15px;line-height:1.6;margin:0}
 .caveat{margin-top:12px;color:#7c2d12;background:#fff7ed;border:1px solid #fed7aa;border-radius:8px;padding:9px 13px;font-size:13px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(205px,1fr));gap:12px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(185px,1fr));gap:12px}
 .card{border:1px solid var(--line);border-top:3px solid #9ca3af;border-radius:8px;padding:10px 13px 11px}
 .card.good{border-top-color:var(--good)}.card.bad{border-top-color:var(--bad)}
 .card .name{font-size:12px;color:var(--muted);min-height:32px}
@@ -50,11 +50,11 @@ tbody tr:nth-child(even) td{background:#fafbfc}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.c{text-align:center}
 .items td{max-width:260px;overflow-wrap:anywhere}
-del{background:#fee2e2;color:#991b1b;text-decoration:line-through;border-radius:2px}
+del{background:#fef2f2;color:#9f1239;text-decoration:line-through;text-decoration-color:rgba(159,18,57,.45);border-radius:2px}
 ins{background:#dcfce7;color:#166534;text-decoration:none;border-radius:2px}
 .tag{display:inline-block;padding:0 6px;border-radius:4px;font-size:11px;font-weight:600;white-space:nowrap}
 .tag.good{background:#dcfce7;color:#166534}.tag.bad{background:#fee2e2;color:#991b1b}.tag.na{background:#f3f4f6;color:#6b7280}
-.split{font-size:11px;font-weight:600;text-transform:uppercase;letter-spacing:.03em;color:#4b5563}
+.split{font-size:11px;font-weight:600;text-transform:uppercase;letter-spacing:.03em;color:#4b5563;white-space:nowrap}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:18px}
 svg.chart{width:100%;height:auto;background:#fff;border:1px solid #f0f1f3;border-radius:6px}
 svg .ct{font-size:13px;font-weight:600;fill:#111827}svg .cl{font-size:11px;fill:#6b7280}

@@ -1,13 +1,16 @@
 """Menus, actions and keyboard shortcuts of the main window."""
 from __future__ import annotations
 
+from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from . import about, settings
+from .panels.model_panel import display_name
 
 
-class Actions:
+class Actions(QObject):
     def __init__(self, w):
+        super().__init__(w)
         self.w = w
         f = w.file_actions
         mp = w.model_panel
@@ -36,7 +39,7 @@ class Actions:
             self.themes.addAction(a)
             self.theme_actions[name] = a
         self.theme_actions[settings.theme_name()].setChecked(True)
-        self.themes.triggered.connect(w._on_theme_triggered)
+        self.themes.triggered.connect(self._on_themes_triggered)
         self._build_menus()
 
     def _make(self, text, slot, shortcut=None, tip="") -> QAction:
@@ -58,7 +61,7 @@ class Actions:
         m.addAction(self.open_folder)
         m.addAction(self.open_gguf)
         self.recent_menu = m.addMenu("Recent &models")
-        self.recent_menu.aboutToShow.connect(self.w._on_recent_menu_about_to_show)
+        self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
         m.addSeparator()
         m.addAction(self.save_model)
         m.addAction(self.save_run)
@@ -76,12 +79,23 @@ class Actions:
         h = mb.addMenu("&Help")
         h.addAction(self.about)
 
-    def fill_recent(self) -> None:
+    @Slot()
+    def _on_recent_menu_about_to_show(self) -> None:
         self.recent_menu.clear()
-        paths = settings.recent_models()
-        self.recent_menu.addAction(self.w.recent_action("default"))
-        for p in paths:
-            self.recent_menu.addAction(self.w.recent_action(p))
+        for path in ["default", *settings.recent_models()]:
+            a = self.recent_menu.addAction(display_name(path))
+            a.setData(path)
+            a.triggered.connect(self._on_recent_action_triggered)
+
+    @Slot()
+    def _on_recent_action_triggered(self) -> None:
+        w = self.w
+        if not w.controller.is_running() and not w.model_panel.is_loading():
+            w.model_panel.load(self.sender().data())
+
+    @Slot(QAction)
+    def _on_themes_triggered(self, action: QAction) -> None:
+        self.w.apply_theme(action.data())
 
     def set_running(self, running: bool, has_model: bool) -> None:
         self.run.setEnabled(not running)

@@ -8,9 +8,10 @@ def build(args=None):
     """The application (theme, excepthook) and its main window, not yet shown."""
     from PySide6.QtWidgets import QApplication
 
-    from . import errors, settings, theme
+    from . import compat, errors, settings, theme
     from .main_window import MainWindow
 
+    compat.apply_pyside_workaround()  # before the first signals: PySide6 6.12.0 + Python 3.11, see compat.py
     app = QApplication.instance() or QApplication(sys.argv[:1])  # honours QT_QPA_PLATFORM
     app.setApplicationName(settings.APP)
     app.setOrganizationName(settings.ORG)

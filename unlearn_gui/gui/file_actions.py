@@ -122,7 +122,22 @@ class FileActions(QObject):
         except (runs.RunFolderError, OSError, ValueError) as e:
             errors.show_error(self.w, f"Cannot open the run folder: {errors.one_line(e)}", str(e))
             return
-        self.w.show_saved_run(data)
+        self.show_saved_run(data)
+
+    def show_saved_run(self, data: dict) -> None:
+        """Curves and comparison of a run folder read by ``core.runs.load_run_folder`` (no model:
+        spot-checks stay off until the next run)."""
+        w = self.w
+        w.viewing_saved = True
+        w.run_panel.load_history(data.get("metrics", []))
+        w.compare_panel.load_generations(data.get("summary", {}).get("generations", []))
+        s = data.get("summary", {})
+        w.run_panel.phase.setText(f"Saved run: {s.get('method', '?')}, {s.get('steps', '?')} steps, "
+                                  f"{s.get('status', '?')} — {data['path']}")
+        w.setWindowTitle(f"Unlearn GUI — {data['path']}")
+        w.log_view.log(f"opened saved run {data['path']}")
+        w.show_tab("compare")
+        w.update_spot_availability()
 
     @Slot()
     def open_data(self) -> None:

@@ -2,8 +2,7 @@
 remembers its layout, and closes cleanly during a run (cancel, wait for the thread, then close)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Slot
-from PySide6.QtGui import QAction
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QScrollArea, QSplitter, QTabWidget, \
     QVBoxLayout, QWidget
 
@@ -35,7 +34,7 @@ class MainWindow(QMainWindow):
         self.data_panel, self.run_panel, self.compare_panel = DataPanel(), RunPanel(), ComparePanel()
         self.spot_panel, self.log_view = SpotCheckPanel(), LogView()
         self._close_pending = False
-        self._viewing_saved = False
+        self.viewing_saved = False
         self._build_layout()
         self.file_actions = FileActions(self)
         self.menu_actions = Actions(self)
@@ -43,7 +42,7 @@ class MainWindow(QMainWindow):
         self._close_timer = QTimer(self)
         self._close_timer.setInterval(100)
         self._close_timer.timeout.connect(self._on_close_timer_timeout)
-        self._restore_layout()
+        settings.restore_window(self)
         if demo:
             self.data_panel.load_demo()
         self._on_method_changed()
@@ -100,37 +99,8 @@ class MainWindow(QMainWindow):
         self.spot_panel.asked.connect(self._on_spot_asked)
         self.spot_panel.add_to_forget.connect(self._on_add_to_forget)
 
-    def _restore_layout(self) -> None:
-        s = settings.app_settings()
-        geometry, state, split = s.value("window/geometry"), s.value("window/state"), s.value("window/splitter")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1500, 950)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        if isinstance(split, QByteArray):
-            self.splitter.restoreState(split)
-        else:
-            self.splitter.setSizes([380, 520])
-
-    def save_layout(self) -> None:
-        s = settings.app_settings()
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.setValue("window/splitter", self.splitter.saveState())
-        s.sync()
-
     def show_tab(self, name: str) -> None:
         self.tabs.setCurrentIndex(TABS.index(name))
-
-    def recent_action(self, path: str) -> QAction:
-        from .panels.model_panel import display_name
-
-        a = QAction(display_name(path), self)
-        a.setData(path)
-        a.triggered.connect(self._on_recent_triggered)
-        return a
 
     # ---------------------------------------------------------------- run
     def build_config(self) -> C.RunConfig:
@@ -156,7 +126,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def start_run(self) -> None:
-        if self.controller.is_running():
+        if self.controller.is_busy():  # a run, or work on the last run's model, is in progress
+            self.statusBar().showMessage("Busy with the previous run; try again in a moment", 5000)
             return
         cfg = self.build_config()
         problems = self.problems(cfg)
@@ -166,7 +137,7 @@ class MainWindow(QMainWindow):
             errors.show_error(self, f"The run cannot start:\n\n{lines}",
                               "\n".join(f"{f}: {m}" for f, m in problems))
             return
-        self._viewing_saved = False
+        self.viewing_saved = False
         self.setWindowTitle(f"Unlearn GUI — {self.model_panel.info.name}")
         self.compare_panel.clear()
         self.run_panel.begin()
@@ -176,10 +147,12 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def stop_run(self) -> None:
-        if self.controller.is_running():
+        c = self.controller
+        if c.is_running() or c.is_finishing():
             self.run_panel.stop_button.setEnabled(False)
-            self.log_view.log("stop requested; the run ends at the next step")
-            self.controller.stop()
+            self.log_view.log("stop requested; the run ends at the next step" if c.is_running()
+                              else "skipping the 'after' answers")
+            c.stop()
 
     def _set_running(self, running: bool) -> None:
         self.run_panel.set_running(running)
@@ -187,13 +160,13 @@ class MainWindow(QMainWindow):
         self.method_panel.setEnabled(not running)
         self.model_panel.set_enabled_for_run(not running)
         self.data_panel.set_editable(not running)
-        self._update_spot_availability()
+        self.update_spot_availability()
 
-    def _update_spot_availability(self) -> None:
+    def update_spot_availability(self) -> None:
         c = self.controller
         if c.is_running():
             self.spot_panel.set_available(True, "During a run, the answer comes between two training steps.")
-        elif c.has_model() and not self._viewing_saved:
+        elif c.has_model() and not self.viewing_saved:
             self.spot_panel.set_available(True, "")
         else:
             self.spot_panel.set_available(False, "Spot-checks answer during and after a run.")
@@ -215,7 +188,13 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
-        self.menu_actions.set_running(self.controller.is_running(), self.controller.has_model())
+        running = self.controller.is_running()
+        self.menu_actions.set_running(running, self.controller.has_model())
+        self.menu_actions.run.setEnabled(not busy)
+        self.run_panel.run_button.setEnabled(not busy)
+        stoppable = running or self.controller.is_finishing()
+        self.menu_actions.stop.setEnabled(stoppable)
+        self.run_panel.stop_button.setEnabled(stoppable)
 
     # ---------------------------------------------------------------- spot-check
     @Slot()
@@ -245,7 +224,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_method_changed(self) -> None:
         mp = self.method_panel
-        self.model_panel.set_run_settings(lora=mp.lora(), needs_ref=mp.needs_reference(), batch_size=mp.value("batch_size"),
+        self.model_panel.set_run_settings(lora=mp.lora(), needs_ref=mp.needs_reference(),
+                                          batch_size=mp.value("batch_size"),
                                           seq_len=mp.value("max_length"), device=mp.run_options()["device"],
                                           method=mp.method_name())
 
@@ -269,19 +249,6 @@ class MainWindow(QMainWindow):
         if not self._close_pending:
             errors.show_error(self, f"{failure.name.capitalize()} failed: {failure.message}", failure.details)
 
-    @Slot()
-    def _on_recent_menu_about_to_show(self) -> None:
-        self.menu_actions.fill_recent()
-
-    @Slot()
-    def _on_recent_triggered(self) -> None:
-        if not self.controller.is_running() and not self.model_panel.is_loading():
-            self.model_panel.load(self.sender().data())
-
-    @Slot(QAction)
-    def _on_theme_triggered(self, action: QAction) -> None:
-        self.apply_theme(action.data())
-
     def apply_theme(self, name: str) -> None:
         c = theme.apply_theme(QApplication.instance(), name)
         settings.set_theme_name(name)
@@ -293,19 +260,6 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_about_box(self) -> None:
         about.show_about(self)
-
-    def show_saved_run(self, data: dict) -> None:
-        """Curves and comparison of a run folder read by ``core.runs.load_run_folder``."""
-        self._viewing_saved = True
-        self.run_panel.load_history(data.get("metrics", []))
-        self.compare_panel.load_generations(data.get("summary", {}).get("generations", []))
-        s = data.get("summary", {})
-        self.run_panel.phase.setText(f"Saved run: {s.get('method', '?')}, {s.get('steps', '?')} steps, "
-                                     f"{s.get('status', '?')} — {data['path']}")
-        self.setWindowTitle(f"Unlearn GUI — {data['path']}")
-        self.log_view.log(f"opened saved run {data['path']}")
-        self.show_tab("compare")
-        self._update_spot_availability()
 
     # ---------------------------------------------------------------- closing
     def _busy(self) -> bool:
@@ -325,7 +279,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._close_timer.stop()
-        self.save_layout()
+        settings.save_window(self)
         event.accept()
 
     @Slot()

@@ -18,9 +18,11 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from ..core import engine
 from ..core.cancel import CancelToken
 from ..core.config import RunConfig
-from ..core.events import RunFinished, SpotCheckResult
+from ..core.events import LogMessage, RunFinished, SpotCheckResult
 from ..core.result import RunResult
 from .workers import Job
+
+CANCELLABLE = ("finish", "spot-check")
 
 
 class _RunWorker(QObject):
@@ -96,9 +98,16 @@ class RunController(QObject):
         self.busy_changed.emit(True)
 
     def stop(self) -> None:
-        """Takes effect at the next optimizer step (or generated token)."""
+        """Takes effect at the next optimizer step (or generated token). After a run, it skips the
+        generation of the "after" answers or a spot-check in progress (never a save)."""
         if self._cancel is not None:
             self._cancel.cancel()
+        if self._job is not None and self._job.name in CANCELLABLE:
+            self._job_cancel.cancel()
+
+    def is_finishing(self) -> bool:
+        """Generating the "after" answers of a stopped run."""
+        return self._job is not None and self._job.name == "finish"
 
     @Slot(object)
     def _on_event(self, ev) -> None:
@@ -114,14 +123,16 @@ class RunController(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        # the worker's "done" was queued before the thread finished, so self.result is set
+        # the worker's "done" was queued before the thread finished, so self.result is set;
+        # "finished" is emitted just before the thread really ends: wait before dropping it
+        self._thread.wait()
         self._thread = self._worker = None
         result = self.result
         if result is not None and result.status == "cancelled" and result.session is not None and not self._closing:
-            self._enqueue("finish", partial(_finish_after, result, self._job_cancel), self._on_finish_done)
+            self._enqueue("finish", partial(_finish_after, result), self._on_finish_done)
         for rid, prompt in list(self._pending.items()):
             if self.has_model() and not self._closing:
-                self._enqueue("spot-check", partial(_spot_check, result, rid, prompt, self._job_cancel),
+                self._enqueue("spot-check", partial(_spot_check, result, rid, prompt),
                               self._on_spot_done)
         self._pending.clear()
         self.run_ended.emit(result)
@@ -136,7 +147,7 @@ class RunController(QObject):
             self._pending[rid] = prompt
             self._tasks.put(engine.SpotCheckRequest(rid, prompt))
         elif self.has_model():
-            self._enqueue("spot-check", partial(_spot_check, self.result, rid, prompt, self._job_cancel),
+            self._enqueue("spot-check", partial(_spot_check, self.result, rid, prompt),
                           self._on_spot_done)
         else:
             return None
@@ -170,7 +181,8 @@ class RunController(QObject):
         if self._job is not None or not self._jobs or self._closing:
             return
         name, fn, done_slot = self._jobs.popleft()
-        job = Job(fn, name)
+        self._job_cancel = CancelToken()  # one token per job: Stop skips this job only
+        job = Job(partial(fn, self._job_cancel), name)
         job.progress.connect(self._on_job_progress)
         job.done.connect(done_slot)
         job.failed.connect(self._on_job_failed)
@@ -184,7 +196,10 @@ class RunController(QObject):
 
     @Slot(object)
     def _on_job_failed(self, failure) -> None:
-        self.job_failed.emit(failure)
+        if failure.cancelled:
+            self.event.emit(LogMessage("info", f"{failure.name} skipped"))
+        elif not self._closing:
+            self.job_failed.emit(failure)
 
     @Slot()
     def _on_job_ended(self) -> None:
@@ -209,7 +224,7 @@ class RunController(QObject):
                 self._job.wait()
 
 
-# These run on job threads: plain functions of the result, no Qt.
+# These run on job threads: plain functions of the result, no Qt; the job's cancel token comes first.
 def _finish_after(result: RunResult, cancel: CancelToken, progress) -> None:
     result.finish_after(progress, cancel)
 
@@ -219,9 +234,9 @@ def _spot_check(result: RunResult, rid: int, prompt: str, cancel: CancelToken, p
     return SpotCheckResult(rid, prompt, original, current, result.steps_done)
 
 
-def _save_model(result: RunResult, path: str, merged: bool, progress):
+def _save_model(result: RunResult, path: str, merged: bool, cancel: CancelToken, progress):
     return result.save_model(path, merged=merged)
 
 
-def _save_run(result: RunResult, path: str, progress):
+def _save_run(result: RunResult, path: str, cancel: CancelToken, progress):
     return result.save_run_folder(path)

@@ -5,7 +5,7 @@ write (tests point it at a temporary folder).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 
 ORG = "UnlearnGUI"
 APP = "Unlearn GUI"
@@ -43,3 +43,27 @@ def theme_name() -> str:
 
 def set_theme_name(name: str) -> None:
     app_settings().setValue("ui/theme", name)
+
+
+def restore_window(w) -> None:
+    """Geometry, dock layout and splitter of the main window as the user left them."""
+    s = app_settings()
+    geometry, state, split = s.value("window/geometry"), s.value("window/state"), s.value("window/splitter")
+    if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+        w.restoreGeometry(geometry)
+    else:
+        w.resize(1500, 950)
+    if isinstance(state, QByteArray):
+        w.restoreState(state)
+    if isinstance(split, QByteArray):
+        w.splitter.restoreState(split)
+    else:
+        w.splitter.setSizes([380, 520])
+
+
+def save_window(w) -> None:
+    s = app_settings()
+    s.setValue("window/geometry", w.saveGeometry())
+    s.setValue("window/state", w.saveState())
+    s.setValue("window/splitter", w.splitter.saveState())
+    s.sync()

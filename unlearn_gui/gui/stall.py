@@ -12,10 +12,13 @@ from PySide6.QtCore import QObject, Qt, QTimer, Slot
 
 
 class StallProbe(QObject):
-    def __init__(self, interval_ms: int = 10, parent: QObject | None = None):
+    def __init__(self, interval_ms: int = 10, parent: QObject | None = None, record_above_ms: float = 50.0):
         super().__init__(parent)
         self.interval_ms = interval_ms
         self.samples: list[float] = []
+        self.record_above_ms = record_above_ms
+        self.long: list[tuple[float, float]] = []  # (seconds since start, stall ms) of the stalls above the bar
+        self._t0 = 0.0
         self._last: float | None = None
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -23,7 +26,7 @@ class StallProbe(QObject):
         self._timer.timeout.connect(self._on_timeout)
 
     def start(self) -> None:
-        self._last = time.perf_counter()
+        self._last = self._t0 = time.perf_counter()
         self._timer.start()
 
     def stop(self) -> None:
@@ -32,6 +35,7 @@ class StallProbe(QObject):
 
     def reset(self) -> None:
         self.samples.clear()
+        self.long.clear()
         if self._last is not None:
             self._last = time.perf_counter()
 
@@ -43,7 +47,10 @@ class StallProbe(QObject):
     def _on_timeout(self) -> None:
         now = time.perf_counter()
         if self._last is not None:
-            self.samples.append(max(0.0, (now - self._last) * 1000.0 - self.interval_ms))
+            stall = max(0.0, (now - self._last) * 1000.0 - self.interval_ms)
+            self.samples.append(stall)
+            if stall > self.record_above_ms:
+                self.long.append((round(now - self._t0, 3), round(stall, 1)))
         self._last = now
 
     def max_ms(self) -> float:

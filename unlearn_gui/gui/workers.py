@@ -14,6 +14,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from ..core.cancel import Cancelled
 from .errors import one_line
 
 
@@ -22,6 +23,7 @@ class JobFailure:
     name: str
     message: str
     details: str
+    cancelled: bool = False  # stopped by its CancelToken: not an error to show
 
 
 class _Worker(QObject):
@@ -39,7 +41,7 @@ class _Worker(QObject):
         try:
             out = self._fn(self.progress.emit)
         except Exception as e:  # noqa: BLE001 - every failure reaches the user as a dialog
-            self.failed.emit(JobFailure(self._name, one_line(e), traceback.format_exc()))
+            self.failed.emit(JobFailure(self._name, one_line(e), traceback.format_exc(), isinstance(e, Cancelled)))
         else:
             self.done.emit(out)
         finally:
@@ -93,6 +95,7 @@ class Job(QObject):
 
     @Slot()
     def _on_finished(self) -> None:
+        self._thread.wait()  # "finished" is emitted just before the thread really ends
         Job.active.discard(self)
         self.ended.emit()
 

@@ -132,11 +132,11 @@ class CompareTableModel(QAbstractTableModel):
 
     def apply_samples(self, ev) -> None:
         """Merge a ``Samples`` event (stage before/step/after); rows are in the same order each time."""
-        if len(ev.rows) != len(self.rows) or any(r.prompt != g.prompt for r, g in zip(self.rows, ev.rows)):
+        if len(ev.rows) != len(self.rows) or any(r.prompt != g.prompt for r, g in zip(self.rows, ev.rows, strict=True)):
             self.beginResetModel()
             self.rows = [CompareRow(g.prompt, g.split, g.source, g.reference, tuple(g.keys)) for g in ev.rows]
             self.endResetModel()
-        for row, g in zip(self.rows, ev.rows):
+        for row, g in zip(self.rows, ev.rows, strict=True):
             if ev.stage == "before":
                 row.before = g.text
             elif ev.stage == "after":

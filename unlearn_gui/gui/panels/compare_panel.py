@@ -1,28 +1,45 @@
 """The before/after table with changed words highlighted, a filter and headline numbers."""
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Slot
+import html
+
+from PySide6.QtCore import QModelIndex, QRectF, Qt, Slot
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPalette, QTextDocument
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QHeaderView, QLabel,
-                               QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget)
+                               QSplitter, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView,
+                               QTextBrowser, QVBoxLayout, QWidget)
 
 from ..theme import colors
-from .compare_model import COLUMNS, FILTERS, CompareFilterProxy, CompareTableModel, DiffRole
+from .compare_model import COLUMNS, FILTERS, CompareFilterProxy, CompareTableModel, DiffRole, RowRole
 
-MAX_ROW_HEIGHT = 110
+ROW_LINES = 3  # rows have a fixed height (no per-update row measuring); the detail pane shows all
 
 
 class DiffDelegate(QStyledItemDelegate):
-    """Paints the HTML of ``DiffRole`` (highlighted words), wrapped to the cell width."""
+    """Paints the HTML of ``DiffRole`` (highlighted words), wrapped to the cell width. Laid-out
+    documents are cached by (html, width): repaints during a run then cost only the drawing."""
+
+    CACHE_SIZE = 1024
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._cache: dict[tuple[str, int, str], QTextDocument] = {}
 
     def _document(self, option, index) -> QTextDocument | None:
         text = index.data(DiffRole)
         if text is None:
             return None
-        doc = QTextDocument()
-        doc.setDefaultFont(option.font)
-        doc.setHtml(text)
-        doc.setTextWidth(max(option.rect.width() - 6, 40))
+        width = max(option.rect.width() - 6, 40)
+        key = (text, width, option.font.key())
+        doc = self._cache.get(key)
+        if doc is None:
+            if len(self._cache) >= self.CACHE_SIZE:
+                self._cache.clear()
+            doc = QTextDocument()
+            doc.setDefaultFont(option.font)
+            doc.setHtml(text)
+            doc.setTextWidth(width)
+            self._cache[key] = doc
         return doc
 
     def paint(self, painter, option, index) -> None:
@@ -47,11 +64,6 @@ class DiffDelegate(QStyledItemDelegate):
         doc.documentLayout().draw(painter, ctx)
         painter.restore()
 
-    def sizeHint(self, option, index) -> QSize:  # noqa: N802
-        doc = self._document(option, index)
-        if doc is None:
-            return super().sizeHint(option, index)
-        return QSize(int(doc.idealWidth()) + 6, min(int(doc.size().height()) + 4, MAX_ROW_HEIGHT))
 
 
 class CompareView(QTableView):
@@ -65,7 +77,10 @@ class CompareView(QTableView):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.verticalHeader().hide()
+        header = self.verticalHeader()
+        header.hide()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setDefaultSectionSize(self.fontMetrics().lineSpacing() * ROW_LINES + 8)
         delegate = DiffDelegate(self)
         for col in ("before", "after"):
             self.setItemDelegateForColumn(COLUMNS.index(col), delegate)
@@ -85,6 +100,8 @@ class ComparePanel(QWidget):
         self.proxy = CompareFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.view = CompareView(self.proxy)
+        self.detail = QTextBrowser()
+        self.detail.setPlaceholderText("Select a row to read it in full.")
         self.filter = QComboBox()
         for key, label in FILTERS:
             self.filter.addItem(label, key)
@@ -98,21 +115,24 @@ class ComparePanel(QWidget):
         top.addWidget(self.headline, 1)
         top.addWidget(QLabel("Show"))
         top.addWidget(self.filter)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.view)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        split.setSizes([400, 90])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addWidget(self.view, 1)
-        self._resize = QTimer(self)
-        self._resize.setSingleShot(True)
-        self._resize.setInterval(50)
-        self._resize.timeout.connect(self._on_resize_timeout)
+        layout.addWidget(split, 1)
         self.model.dataChanged.connect(self._on_rows_changed)
         self.model.modelReset.connect(self._on_rows_changed)
-        self.view.horizontalHeader().sectionResized.connect(self._on_rows_changed)
+        self.view.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
 
     # ---------------------------------------------------------------- API
     def clear(self) -> None:
         self.model.clear()
+        self.detail.clear()
         self.headline.setText("Waiting for the 'before' answers…")
 
     def on_samples(self, ev) -> None:
@@ -131,16 +151,32 @@ class ComparePanel(QWidget):
     @Slot(int)
     def _on_filter_changed(self, index: int) -> None:
         self.proxy.set_source_filter(self.filter.itemData(index))
-        self._resize.start()
 
     @Slot()
     def _on_rows_changed(self, *args) -> None:
         self._update_headline()
-        self._resize.start()
+        self._show_detail(self.view.currentIndex())
 
-    @Slot()
-    def _on_resize_timeout(self) -> None:
-        self.view.resizeRowsToContents()
+    @Slot(QModelIndex, QModelIndex)
+    def _on_current_row_changed(self, current, previous) -> None:
+        self._show_detail(current)
+
+    def _show_detail(self, index) -> None:
+        row = index.data(RowRole) if index.isValid() else None
+        if row is None:
+            return
+        src = self.proxy.mapToSource(index)
+        m = self.model
+        before = m.index(src.row(), COLUMNS.index("before"))
+        after = m.index(src.row(), COLUMNS.index("after"))
+        esc = html.escape
+        keyword = m.index(src.row(), COLUMNS.index("keyword")).data()
+        self.detail.setHtml(
+            f"<b>{esc(row.set_label())}</b> · <b>Prompt:</b> {esc(row.prompt)}"
+            f"<br><b>Reference:</b> {esc(row.reference)}"
+            f"<br><b>Before:</b> {before.data(DiffRole) or esc(before.data() or '')}"
+            f"<br><b>After:</b> {after.data(DiffRole) or esc(after.data() or '')}"
+            + (f"<br><b>Keywords</b> ({esc('|'.join(row.keys))}): {esc(keyword)}" if row.keys else ""))
 
     def _update_headline(self) -> None:
         if not self.model.rows:
@@ -154,7 +190,7 @@ class ComparePanel(QWidget):
                 before, after, total = k
                 arrow = "▼" if after < before else ("▲" if after > before else "=")
                 good = after < before if want_down else after >= before
-                color = c.hit if good else c.miss
+                color = c.muted if after == before == 0 else (c.hit if good else c.miss)
                 parts.append(f"<b>{split.capitalize()}</b> keyword hits {before}/{total} → "
                              f'<span style="color:{color}"><b>{after}/{total} {arrow}</b></span>')
             if n:

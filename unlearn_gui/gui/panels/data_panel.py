@@ -130,9 +130,9 @@ class DataPanel(QWidget):
         job.start()
 
     def set_editable(self, editable: bool) -> None:
+        t = QAbstractItemView.EditTrigger
         for view in self.views.values():
-            view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
-                                 if editable else QAbstractItemView.EditTrigger.NoEditTriggers)
+            view.setEditTriggers(t.DoubleClicked | t.EditKeyPressed if editable else t.NoEditTriggers)
         for b in self.findChildren(QPushButton):
             b.setEnabled(editable)
 

@@ -40,7 +40,8 @@ class LogView(QPlainTextEdit):
             self.log(f"probe @ step {ev.step}: forget log-prob {ev.forget_logprob:.3f} (Prob {ev.forget_prob:.3f}), "
                      f"retain log-prob {ev.retain_logprob:.3f} (Prob {ev.retain_prob:.3f})")
         elif isinstance(ev, E.Samples):
-            self.log(f"{len(ev.rows)} '{ev.stage}' answers generated" + (f" at step {ev.step}" if ev.stage == "step" else ""))
+            where = f" at step {ev.step}" if ev.stage == "step" else ""
+            self.log(f"{len(ev.rows)} '{ev.stage}' answers generated{where}")
         elif isinstance(ev, E.RunFinished):
             text = f"run {ev.status} after {ev.steps_done} steps in {ev.wall_s:.1f} s"
             self.log(text + (f": {ev.error}" if ev.error else ""), "error" if ev.status == "failed" else "info")

@@ -123,7 +123,8 @@ class LossPlot(CurvePlot):
 class ProbePlot(CurvePlot):
     TITLE = "Probe answers: mean log-prob per token"
     Y_LABEL = "log-prob"
-    SERIES = (("forget_lp", "forget (should fall)", "forget", 2.0), ("retain_lp", "retain (should hold)", "retain", 2.0))
+    SERIES = (("forget_lp", "forget (should fall)", "forget", 2.0),
+              ("retain_lp", "retain (should hold)", "retain", 2.0))
 
     def add_eval(self, ev) -> None:
         self.append("forget_lp", ev.step, ev.forget_logprob)

@@ -24,7 +24,7 @@ class RecordDialog(QDialog):
             w.setTabChangesFocus(True)
             w.setMinimumHeight(70)
         self.keys = QLineEdit("|".join(self._base.keys))
-        self.keys.setPlaceholderText("optional: words whose presence in an answer means 'still known', e.g. hogwarts|hog")
+        self.keys.setPlaceholderText("optional: words that show the fact is still known, e.g. hogwarts|hog")
         self.role = QComboBox()
         self.role.addItems([r or "(none)" for r in ROLE_CHOICES])
         self.role.setCurrentIndex(ROLE_CHOICES.index(self._base.role) if self._base.role in ROLE_CHOICES else 0)

@@ -58,6 +58,7 @@ class RunPanel(QWidget):
         layout.addLayout(second)
         layout.addWidget(plots, 1)
         self._t0: float | None = None
+        self._stopped_at: int | None = None  # steps done when a run was stopped
         self._step = self._total = 0
         self._rate = 0.0
         self._clock = QTimer(self)
@@ -75,6 +76,7 @@ class RunPanel(QWidget):
         self.loss_plot.clear_data()
         self.probe_plot.clear_data()
         self._t0, self._step, self._total, self._rate = time.perf_counter(), 0, 0, 0.0
+        self._stopped_at = None
         self.progress.setRange(0, 0)
         self.progress.setFormat("Loading…")
         self.phase.setText("Loading the model and data…")
@@ -93,6 +95,9 @@ class RunPanel(QWidget):
                                f"{ev.dtype}) — generating the 'before' answers…")
         elif isinstance(ev, E.Samples) and ev.stage == "before":
             self.phase.setText("Training…")
+        elif isinstance(ev, E.Samples) and ev.stage == "after" and self._stopped_at is not None:
+            self.phase.setText(f"Stopped after {self._stopped_at} steps; the model keeps what it learned. "
+                               "The 'after' answers are in the comparison below.")
         elif isinstance(ev, E.StepMetrics):
             self._step, self._total = ev.step, ev.total_steps
             self._rate = ev.step / ev.elapsed_s if ev.elapsed_s > 0 else 0.0
@@ -134,7 +139,7 @@ class RunPanel(QWidget):
     @Slot()
     def _on_stop_button_clicked(self) -> None:
         self.stop_button.setEnabled(False)
-        self.phase.setText("Stopping at the next step…")
+        self.phase.setText("Stopping…")
         self.stop_clicked.emit()
 
     @Slot()
@@ -152,6 +157,7 @@ class RunPanel(QWidget):
             self.phase.setText(f"Finished {ev.steps_done} steps in {fmt_duration(ev.wall_s)}. "
                                "See the comparison below; spot-check or save the model.")
         elif ev.status == "cancelled":
+            self._stopped_at = ev.steps_done
             self.phase.setText(f"Stopped after {ev.steps_done} steps; the model keeps what it learned. "
                                "Generating the 'after' answers…" if ev.steps_done else "Stopped before training.")
         else:

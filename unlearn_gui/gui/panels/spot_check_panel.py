@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTextBrowser,
                                QVBoxLayout, QWidget)
 
@@ -20,6 +20,7 @@ class SpotCheckPanel(QWidget):
         self.prompt = QPlainTextEdit()
         self.prompt.setPlaceholderText("Type any prompt, e.g. “Who is Harry Potter's godfather?”, then Ctrl+Enter")
         self.prompt.setMaximumHeight(70)
+        self.prompt.installEventFilter(self)  # Ctrl+Enter asks even where the window's shortcut does not fire
         self.ask_button = QPushButton("Ask both models")
         self.ask_button.setToolTip("Answer with the original and the unlearned model (Ctrl+Enter); during a run the "
                                    "answer comes between two steps")
@@ -81,6 +82,14 @@ class SpotCheckPanel(QWidget):
         self.current.setHtml(diff_html(ev.original, ev.current, "after") or "<i>(empty answer)</i>")
         self.status.setText(f"Answered at step {ev.step}. Highlighted: words the unlearned model says differently.")
         self.add_button.setEnabled(bool(ev.original.strip()))
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if (obj is self.prompt and event.type() == QEvent.Type.KeyPress
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            self.ask()
+            return True
+        return super().eventFilter(obj, event)
 
     # ---------------------------------------------------------------- slots
     @Slot()

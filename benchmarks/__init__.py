@@ -1,0 +1,1 @@
+"""Performance measurements of Unlearn GUI: ``make bench`` (see docs/performance.md)."""

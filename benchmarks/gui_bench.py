@@ -1,0 +1,142 @@
+"""GUI responsiveness while a run trains: the StallProbe timer on the real RunController/QThread,
+with the engine's events drawn by a real RunPanel (offscreen).
+
+Measured in a fresh process (``python -m benchmarks.gui_bench``), as a user's first run after
+starting the app: the modules a run imports lazily, and the tokenizer and weights it loads, load
+in the run's thread exactly as they do in the app, not already warm from other benchmarks.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _stats(samples: list[float]) -> dict:
+    if not samples:
+        return {"n": 0, "max_ms": 0.0, "p99_ms": 0.0}
+    s = sorted(samples)
+    k = min(len(s) - 1, max(0, int(round(0.99 * len(s) + 0.5)) - 1))  # nearest rank, as StallProbe
+    return {"n": len(s), "max_ms": s[-1], "p99_ms": s[k]}
+
+
+def _quiet_offscreen(mode, context, message: str) -> None:
+    """Drop the offscreen platform's notice about window size hints; print everything else."""
+    if "propagateSizeHints" not in message:
+        print(message, file=sys.stderr)
+
+
+def gui_stall(cfg, timeout_s: float = 600.0, interval_ms: int = 10) -> dict:
+    """Run ``cfg`` through RunController and record how late a 10 ms timer fires, per phase."""
+    from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot, qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    from unlearn_gui.core import events as E
+    from unlearn_gui.gui.panels.run_panel import RunPanel
+    from unlearn_gui.gui.run_controller import RunController
+    from unlearn_gui.gui.stall import StallProbe
+
+    app = QApplication.instance() or QApplication([])
+    previous = qInstallMessageHandler(_quiet_offscreen)
+
+    class Marks(QObject):
+        """Remembers how many probe samples existed when each phase began (a GUI-thread slot)."""
+
+        def __init__(self, probe):
+            super().__init__()
+            self.probe, self.at, self.status = probe, {"start": 0}, None
+
+        @Slot(object)
+        def on_event(self, ev) -> None:
+            n = len(self.probe.samples)
+            if isinstance(ev, E.RunStarted):
+                self.at.setdefault("model_ready", n)
+            elif isinstance(ev, E.Samples) and ev.stage == "before":
+                self.at.setdefault("train", n)
+            elif isinstance(ev, E.StepMetrics) and ev.step == ev.total_steps:
+                self.at.setdefault("after", n)
+            elif isinstance(ev, E.RunFinished):
+                self.at.setdefault("end", n)
+                self.status = ev.status
+
+    panel = RunPanel()
+    panel.resize(900, 600)
+    panel.show()
+    ctrl = RunController()
+    probe = StallProbe(interval_ms)
+    marks = Marks(probe)
+    ctrl.event.connect(panel.on_event)
+    ctrl.event.connect(marks.on_event)
+    loop = QEventLoop()
+    ctrl.run_ended.connect(loop.quit)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    app.processEvents()
+    t0 = time.perf_counter()
+    probe.start()
+    panel.begin()
+    ctrl.start(cfg)
+    loop.exec()
+    probe.stop()
+    wall = time.perf_counter() - t0
+    if ctrl.is_running():  # timed out: stop the run and wait so no QThread is left behind
+        ctrl.shutdown(wait=True)
+    samples = list(probe.samples)
+    at = dict(marks.at)
+    at.setdefault("end", len(samples))
+    names = ["start", "model_ready", "train", "after", "end"]
+    bounds = [at.get(n) for n in names]
+    phases = {}
+    for (a, lo), (_, hi) in zip(zip(names, bounds), zip(names[1:], bounds[1:])):
+        if lo is not None and hi is not None:
+            phases[{"start": "load", "model_ready": "before_generation", "train": "training",
+                    "after": "after_generation"}[a]] = _stats(samples[lo:hi])
+    whole = _stats(samples)
+    long = getattr(probe, "long", [])
+    panel.close()
+    ctrl.deleteLater()
+    panel.deleteLater()
+    app.processEvents()
+    qInstallMessageHandler(previous)
+    return {"max_ms": whole["max_ms"], "p99_ms": whole["p99_ms"], "n_samples": whole["n"], "phases": phases,
+            "status": marks.status, "wall_s": wall, "longest": sorted(long, key=lambda x: -x[1])[:5]}
+
+
+def fresh(model: str, steps: int, max_new_tokens: int, timeout_s: float = 1200.0) -> dict:
+    """``gui_stall`` on the demo preset in a new process; returns its JSON."""
+    import json
+    import subprocess
+
+    from .proc_bench import _python
+    from .common import ROOT
+
+    cmd = [_python(), "-m", "benchmarks.gui_bench", "--model", model, "--steps", str(steps),
+           "--max-new-tokens", str(max_new_tokens)]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s)
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+    if r.returncode != 0 or not lines:
+        raise RuntimeError(f"GUI stall child failed ({r.returncode}):\n{r.stderr[-1500:]}")
+    return json.loads(lines[-1])
+
+
+def main(argv=None) -> int:
+    import argparse
+    import json
+    from dataclasses import replace
+
+    from .common import demo_config, with_method
+
+    ap = argparse.ArgumentParser(prog="benchmarks.gui_bench")
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--max-new-tokens", type=int, default=8)
+    a = ap.parse_args(argv)
+    cfg = replace(with_method(demo_config(a.model), steps=a.steps), max_new_tokens=a.max_new_tokens)
+    print(json.dumps(gui_stall(cfg)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Training throughput: engine vs the bare loop, MFU, and the autocast / thread-count levers.
+
+Every comparison runs side by side in this process with the arms alternated (A B B A ...), so slow
+drift on a shared machine (other jobs, thermal limits) falls on both arms alike.
+"""
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import replace
+
+import torch
+
+from unlearn_gui.core import config, engine, session
+from unlearn_gui.core.cancel import Cancelled, CancelToken
+from unlearn_gui.core.evaluate import probe_metrics
+from unlearn_gui.core.events import StepMetrics
+from unlearn_gui.core.result import RunResult
+from unlearn_gui.core.runs import RunLog
+
+from .common import Bare, max_rel_diff, median, rnd, steps_per_s, with_method
+
+
+def engine_steps(cfg, n_steps: int, time_probe: bool = False) -> dict:
+    """The engine's own loop (``engine.train``, as ``engine.run`` drives it) for ``n_steps`` steps.
+
+    Set up as ``engine.run`` does (resolve, seed, ``session.prepare``) but without its "before" and
+    "after" generations, which are outside the measurement anyway and cost minutes per run on a
+    small CPU. Per-step seconds are ``StepMetrics.elapsed_s`` deltas; the probe every
+    ``cfg.probe_every`` steps, the events and the metrics log are inside them, as for the user.
+    The run is planned with the preset's step count and stopped after ``n_steps`` (Stop button
+    semantics), so no "last step" probe is paid for. ``time_probe`` also times one probe alone,
+    as the engine runs it and under the training autocast (a what-if for docs/performance.md).
+    """
+    cancel, steps = CancelToken(), []
+
+    def on_event(ev):
+        if isinstance(ev, StepMetrics):
+            steps.append(ev)
+            if ev.step >= n_steps:
+                cancel.cancel()
+
+    t0 = time.perf_counter()
+    cfg = config.resolve(with_method(cfg, steps=max(cfg.method.steps, n_steps + 1)))
+    engine.seed_everything(cfg.seed)
+    s = session.prepare(cfg, on_event)
+    result = RunResult(status="running", config=cfg, session=s)
+    try:
+        engine.train(s, on_event, cancel, None, RunLog(None, config.to_dict(cfg)), result)
+    except Cancelled:
+        pass
+    if len(steps) < n_steps:
+        raise RuntimeError(f"the engine stopped after {len(steps)} of {n_steps} steps")
+    el = [0.0] + [e.elapsed_s for e in steps[:n_steps]]
+    out = {"times": [b - a for a, b in zip(el, el[1:])], "losses": [e.loss for e in steps[:n_steps]]}
+    if time_probe:
+        for key, amp in (("probe_s", None), ("probe_autocast_s", s.autocast_dtype)):
+            t1 = time.perf_counter()
+            with torch.autocast(s.device.split(":")[0], dtype=amp or torch.bfloat16, enabled=amp is not None):
+                probe_metrics(s.model, s.probe_forget, s.probe_retain)
+            out[key] = time.perf_counter() - t1
+    out["wall_s"] = time.perf_counter() - t0
+    del s, result
+    gc.collect()
+    return out
+
+
+def bare_steps(cfg, n_steps: int) -> dict:
+    t0 = time.perf_counter()
+    bare = Bare(cfg)
+    times, losses, tokens = [], [], []
+    for _ in range(n_steps):
+        dt, loss, ntok = bare.step()
+        times.append(dt)
+        losses.append(loss)
+        tokens.append(ntok)
+    out = {"times": times, "losses": losses, "tokens": tokens, "n_params": bare.n_params(),
+           "wall_s": time.perf_counter() - t0}
+    bare.close()
+    del bare
+    gc.collect()
+    return out
+
+
+def _probe_steps(warmup: int, measured: int, every: int) -> list[int]:
+    """0-based indices of the measured step deltas that contain a live probe (run after step k,
+    so it lands in the delta of step k + 1)."""
+    return [i for i in range(warmup, warmup + measured) if every and i >= 1 and i % every == 0]
+
+
+def engine_vs_bare(configs: dict, warmup: int, measured: int, reps: int, log=print) -> dict:
+    """Per config: engine and bare alternated (E B, then B E, ...); ratio of steady steps/s.
+
+    Also splits the engine's time into steps without a probe and the probe's extra time, read off
+    the same step deltas, so the cause of a gap is in the numbers.
+    """
+    out = {}
+    for i, (name, cfg) in enumerate(configs.items()):
+        arms = {"engine": [], "bare": []}
+        for r in range(reps):
+            for arm in (("engine", "bare") if (i + r) % 2 == 0 else ("bare", "engine")):
+                res = engine_steps(cfg, warmup + measured, time_probe=i == 0 and r == 0) if arm == "engine" \
+                    else bare_steps(cfg, warmup + measured)
+                arms[arm].append(res)
+                log(f"  {name} {arm:6s} rep {r + 1}: steps {[round(t, 2) for t in res['times']]} s")
+        out[name] = _summarise(arms, cfg.probe_every, warmup, measured)
+    return out
+
+
+def _summarise(arms: dict, every: int, warmup: int, measured: int) -> dict:
+    steady = {a: [t for res in arms[a] for t in res["times"][warmup:]] for a in arms}
+    sps = {a: steps_per_s(steady[a]) for a in arms}
+    with_probe = _probe_steps(warmup, measured, every)
+    plain = [t for res in arms["engine"] for k, t in enumerate(res["times"]) if k >= warmup and k not in with_probe]
+    probe_extra = median([res["times"][k] - median(plain) for res in arms["engine"] for k in with_probe])
+    e = {
+        "ratio": sps["engine"] / sps["bare"],
+        "engine_steps_per_s": sps["engine"], "bare_steps_per_s": sps["bare"],
+        "engine_first_step_s": median([res["times"][0] for res in arms["engine"]]),
+        "bare_first_step_s": median([res["times"][0] for res in arms["bare"]]),
+        "engine_steady_step_s": median(steady["engine"]), "bare_steady_step_s": median(steady["bare"]),
+        # the engine between probes (events, logging, batching) vs bare, and the probe's extra time
+        "ratio_without_probe_steps": steps_per_s(plain) / sps["bare"],
+        "probe_every": every, "probe_extra_s": probe_extra if with_probe else 0.0,
+        "probe_share": (probe_extra * len(with_probe) * len(arms["engine"])) / sum(steady["engine"]) if with_probe else 0.0,
+        # identical maths: the engine's and the bare loop's losses agree step for step
+        "loss_max_rel_diff": max(max_rel_diff(x["losses"], y["losses"]) for x, y in zip(arms["engine"], arms["bare"])),
+        "n_params": arms["bare"][0]["n_params"],
+        "bare_steady_times": steady["bare"],
+        "bare_steady_tokens": [t for res in arms["bare"] for t in res["tokens"][warmup:]],
+    }
+    # what-ifs from the measured costs: the probe 4x rarer; the probe under the training autocast
+    t_engine, per_step = 1 / sps["engine"], e["probe_share"] / sps["engine"]
+    e["ratio_if_probe_every_x4"] = (1 / sps["bare"]) / (t_engine - per_step * 3 / 4)
+    timed = [res for res in arms["engine"] if "probe_s" in res]
+    if timed:
+        e["probe_s"], e["probe_autocast_s"] = timed[0]["probe_s"], timed[0]["probe_autocast_s"]
+        saved = per_step * (1 - e["probe_autocast_s"] / e["probe_s"])
+        e["ratio_if_probe_autocast"] = (1 / sps["bare"]) / (t_engine - saved)
+    return e
+
+
+def matmul_peak(dtype_label: str, n: int = 2048, repeats: int = 5) -> float:
+    """Best FLOP/s of an n x n matmul in the step's precision (float32, or bf16 under autocast)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    amp = dtype_label == "bfloat16"
+    if amp:
+        a, b = a.bfloat16(), b.bfloat16()
+    best = float("inf")
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+        for _ in range(repeats + 1):
+            t0 = time.perf_counter()
+            (a @ b).sum().item()
+            best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best
+
+
+def mfu(entry: dict, peak_flops: float) -> dict:
+    """6 * parameters * tokens per full fine-tuning step over the measured matmul peak.
+
+    The bare loop's steady steps (the training step alone, no probe). Tokens are the padded tokens
+    of the trained forward (forget + retain rows); the reference forward and attention's own
+    FLOPs are not counted (the usual MFU convention), so this understates the work done.
+    """
+    flops = sum(6 * entry["n_params"] * n for n in entry["bare_steady_tokens"])
+    seconds = sum(entry["bare_steady_times"])
+    achieved = flops / seconds
+    return {"mfu": achieved / peak_flops, "achieved_gflops": achieved / 1e9, "peak_gflops": peak_flops / 1e9,
+            "tokens_per_step": median(entry["bare_steady_tokens"]), "step_s": median(entry["bare_steady_times"])}
+
+
+def autocast_lever(cfg, steps: int, log=print) -> dict:
+    """bf16 autocast vs float32 on two identically initialised models, steps interleaved A B B A."""
+    on, off = Bare(replace(cfg, autocast="bf16")), Bare(replace(cfg, autocast="off"))
+    arms = {"bf16": (on, [], []), "off": (off, [], [])}
+    for k in range(steps):
+        for name in (("bf16", "off") if k % 2 == 0 else ("off", "bf16")):
+            bare, times, losses = arms[name]
+            dt, loss, _ = bare.step()
+            times.append(dt)
+            losses.append(loss)
+    log(f"  autocast: bf16 {[round(t, 2) for t in arms['bf16'][1]]} s, off {[round(t, 2) for t in arms['off'][1]]} s")
+    (_, t_on, l_on), (_, t_off, l_off) = arms["bf16"], arms["off"]
+    res = {"step_time_ratio_bf16_over_off": median(t_on[1:]) / median(t_off[1:]),
+           "loss_max_rel_diff": max_rel_diff(l_on, l_off), "loss_bf16": [rnd(x, 5) for x in l_on],
+           "loss_off": [rnd(x, 5) for x in l_off], "autocast_dtype_auto": str(on.amp)}
+    on.close()
+    off.close()
+    return res
+
+
+def threads_lever(cfg, counts: tuple[int, ...], rounds: int, log=print) -> dict:
+    """Steady step time per torch thread count, counts cycled forwards then backwards."""
+    before = torch.get_num_threads()
+    bare = Bare(cfg)
+    bare.step()  # warm-up
+    times = {n: [] for n in counts}
+    try:
+        for r in range(rounds):
+            for n in (counts if r % 2 == 0 else tuple(reversed(counts))):
+                torch.set_num_threads(n)
+                times[n].append(bare.step()[0])
+    finally:
+        torch.set_num_threads(before)
+        bare.close()
+    log(f"  threads: {{{', '.join(f'{n}: {[round(t, 2) for t in ts]}' for n, ts in times.items())}}} s")
+    ref = median(times[before]) if before in times else median(times[counts[0]])
+    return {"default_threads": before, "step_s": {str(n): median(ts) for n, ts in times.items()},
+            "step_time_ratio_vs_default": {str(n): median(ts) / ref for n, ts in times.items()}}
