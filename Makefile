@@ -34,5 +34,10 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m slow $(PYTEST_ARGS)
 
+# Performance measurements on the built-in model (several minutes on a CPU): table on stdout,
+# numbers in benchmarks/results.json, explained in docs/performance.md.
+bench: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench.py
+
 clean-venv:
 	rm -rf $(VENV)

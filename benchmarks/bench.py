@@ -87,6 +87,9 @@ def lever_rows(lv: dict) -> list[tuple[str, float]]:
     if "autocast" in lv:
         rows += [("autocast.step_time_bf16_over_off", lv["autocast"]["step_time_ratio_bf16_over_off"]),
                  ("autocast.loss_max_rel_diff", lv["autocast"]["loss_max_rel_diff"])]
+    if "gc_freeze" in lv:
+        rows += [("gc_freeze.max_stall_vs_as_shipped", lv["gc_freeze"]["max_stall_ratio"]),
+                 ("gc_freeze.max_gc_pause_vs_as_shipped", lv["gc_freeze"]["max_gc_pause_ratio"])]
     for arm in ("glibc_keep_mapped", "omp_as_shipped", "omp_passive"):
         if arm in lv:
             rows += [(f"{arm}.step_time_vs_bench", lv[arm]["step_time_ratio_vs_bench"]),
@@ -101,10 +104,11 @@ def lever_rows(lv: dict) -> list[tuple[str, float]]:
 def settings(a) -> dict:
     if a.quick:
         return dict(warmup=1, measured=2, reps=1, gen_prompts=4, gen_tokens=4, gen_reps=1, mem_steps=2,
-                    mem_rounds=1, lever_steps=2, thread_rounds=1, gui_steps=2, gui_tokens=4, load_reps=1)
+                    mem_rounds=1, lever_steps=2, thread_rounds=1, gui_steps=2, gui_tokens=4, gui_gc_freeze=False,
+                    load_reps=1)
     return dict(warmup=a.warmup, measured=a.measured, reps=a.reps, gen_prompts=20, gen_tokens=32, gen_reps=1,
                 mem_steps=3, mem_rounds=1, lever_steps=4, thread_rounds=2, gui_steps=3, gui_tokens=8,
-                load_reps=2)
+                gui_gc_freeze=True, load_reps=2)
 
 
 def run(a) -> dict:
@@ -166,10 +170,13 @@ def run(a) -> dict:
             k: v["engine_first_step_s"] / v["engine_steady_step_s"] for k, v in evb.items()}
 
     def levers():
-        res["levers"]["autocast"] = train_bench.autocast_lever(base, s["lever_steps"], log)
+        res["levers"]["autocast"], warm = train_bench.autocast_lever(base, s["lever_steps"], log)
         cores = os.cpu_count() or 1
         counts = tuple(sorted({1, cores, 2 * cores}))
-        res["levers"]["threads"] = train_bench.threads_lever(base, counts, s["thread_rounds"], log)
+        try:
+            res["levers"]["threads"] = train_bench.threads_lever(warm, counts, s["thread_rounds"], log)
+        finally:
+            warm.close()
 
     def generation():
         g = res["details"]["generate"] = infer_bench.generation_speedup(
@@ -181,6 +188,13 @@ def run(a) -> dict:
 
         g = res["details"]["gui"] = gui_bench.fresh(model, s["gui_steps"], s["gui_tokens"])
         res["gui_max_stall_ms"], res["gui_p99_stall_ms"] = g["max_ms"], g["p99_ms"]
+        log(f"  as shipped: max {g['max_ms']:.0f} ms, p99 {g['p99_ms']:.1f} ms, GC max {g['gc']['max_pause_ms']:.0f} ms")
+        if s["gui_gc_freeze"]:
+            f = res["details"]["gui_gc_freeze"] = gui_bench.fresh(model, s["gui_steps"], s["gui_tokens"], gc_freeze=True)
+            log(f"  gc.freeze: max {f['max_ms']:.0f} ms, p99 {f['p99_ms']:.1f} ms, GC max {f['gc']['max_pause_ms']:.0f} ms")
+            res["levers"]["gc_freeze"] = {"max_stall_ratio": f["max_ms"] / g["max_ms"],
+                                          "max_gc_pause_ratio": f["gc"]["max_pause_ms"] / max(g["gc"]["max_pause_ms"], 1e-9),
+                                          "max_stall_ms": f["max_ms"], "max_gc_pause_ms": f["gc"]["max_pause_ms"]}
 
     for name, fn in (("loads", loads), ("first_step", first_step), ("memory", memory), ("training", training),
                      ("levers", levers), ("generation", generation), ("gui", gui)):

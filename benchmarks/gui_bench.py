@@ -7,6 +7,7 @@ in the run's thread exactly as they do in the app, not already warm from other b
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -73,12 +74,15 @@ def gui_stall(cfg, timeout_s: float = 600.0, interval_ms: int = 10) -> dict:
     ctrl.run_ended.connect(loop.quit)
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     app.processEvents()
-    t0 = time.perf_counter()
+    pauses = _GcPauses()
+    gc.callbacks.append(pauses)
+    t0 = pauses.t0 = time.perf_counter()
     probe.start()
     panel.begin()
     ctrl.start(cfg)
     loop.exec()
     probe.stop()
+    gc.callbacks.remove(pauses)
     wall = time.perf_counter() - t0
     if ctrl.is_running():  # timed out: stop the run and wait so no QThread is left behind
         ctrl.shutdown(wait=True)
@@ -100,10 +104,52 @@ def gui_stall(cfg, timeout_s: float = 600.0, interval_ms: int = 10) -> dict:
     app.processEvents()
     qInstallMessageHandler(previous)
     return {"max_ms": whole["max_ms"], "p99_ms": whole["p99_ms"], "n_samples": whole["n"], "phases": phases,
-            "status": marks.status, "wall_s": wall, "longest": sorted(long, key=lambda x: -x[1])[:5]}
+            "status": marks.status, "wall_s": wall, "longest": sorted(long, key=lambda x: -x[1])[:5],
+            "gc": {"pauses_over_20ms": pauses.long, "max_pause_ms": pauses.max_ms,
+                   "stalls_over_50ms": len(long), "of_which_during_gc": _overlapping(long, pauses.long),
+                   **_gc_freeze_effect()}}
 
 
-def fresh(model: str, steps: int, max_new_tokens: int, timeout_s: float = 1200.0) -> dict:
+def _overlapping(stalls, pauses) -> int:
+    """How many stalls (end s, ms) overlap a GC pause (end s, generation, ms) in time."""
+    def hit(ts, ms):
+        return any(tg - g / 1000 <= ts and ts - ms / 1000 <= tg for tg, _, g in pauses)
+
+    return sum(hit(ts, ms) for ts, ms in stalls)
+
+
+class _GcPauses:
+    """gc.callbacks hook: every collection holds the GIL, so a long one stalls the GUI thread too."""
+
+    def __init__(self):
+        self.t0, self.start, self.max_ms, self.long = 0.0, 0.0, 0.0, []
+
+    def __call__(self, phase: str, info: dict) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self.start = now
+            return
+        ms = (now - self.start) * 1000
+        self.max_ms = max(self.max_ms, ms)
+        if ms > 20:
+            self.long.append((round(now - self.t0, 3), info.get("generation"), round(ms, 1)))
+
+
+def _gc_freeze_effect() -> dict:
+    """A full collection with the run's objects alive, then again after ``gc.freeze()``."""
+    t0 = time.perf_counter()
+    gc.collect()
+    full = (time.perf_counter() - t0) * 1000
+    gc.freeze()
+    t0 = time.perf_counter()
+    gc.collect()
+    frozen = (time.perf_counter() - t0) * 1000
+    gc.unfreeze()
+    return {"full_collect_ms": round(full, 1), "full_collect_after_freeze_ms": round(frozen, 1),
+            "tracked_objects": len(gc.get_objects())}
+
+
+def fresh(model: str, steps: int, max_new_tokens: int, gc_freeze: bool = False, timeout_s: float = 1200.0) -> dict:
     """``gui_stall`` on the demo preset in a new process; returns its JSON."""
     import json
     import subprocess
@@ -112,13 +158,34 @@ def fresh(model: str, steps: int, max_new_tokens: int, timeout_s: float = 1200.0
     from .common import ROOT
 
     cmd = [_python(), "-m", "benchmarks.gui_bench", "--model", model, "--steps", str(steps),
-           "--max-new-tokens", str(max_new_tokens)]
+           "--max-new-tokens", str(max_new_tokens)] + (["--gc-freeze"] if gc_freeze else [])
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s)
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
     if r.returncode != 0 or not lines:
         raise RuntimeError(f"GUI stall child failed ({r.returncode}):\n{r.stderr[-1500:]}")
     return json.loads(lines[-1])
+
+
+def _freeze_after_prepare() -> None:
+    """The engine change under test: no cyclic GC while ``session.prepare`` imports and loads (it
+    makes long-lived objects, not garbage), then ``gc.freeze()`` so later full collections skip the
+    model, the tokenizer and every imported module; also one freeze once the app has started.
+    (``engine.run`` looks ``prepare`` up at call time, so patching the module attribute is enough.)"""
+    from unlearn_gui.core import session
+
+    original = session.prepare
+
+    def prepare(*args, **kwargs):
+        gc.disable()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            gc.freeze()
+            gc.enable()
+
+    session.prepare = prepare
+    gc.freeze()
 
 
 def main(argv=None) -> int:
@@ -132,7 +199,11 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default="default")
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--max-new-tokens", type=int, default=8)
+    ap.add_argument("--gc-freeze", action="store_true",
+                    help="what-if: no GC while the run loads, gc.freeze() after (and once at app start)")
     a = ap.parse_args(argv)
+    if a.gc_freeze:
+        _freeze_after_prepare()
     cfg = replace(with_method(demo_config(a.model), steps=a.steps), max_new_tokens=a.max_new_tokens)
     print(json.dumps(gui_stall(cfg)), flush=True)
     return 0

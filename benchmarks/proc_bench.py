@@ -108,9 +108,14 @@ def child_main(argv: list[str]) -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--steps", type=int, default=3)
     a = ap.parse_args(argv)
+    import torch
+
     from .common import Bare, demo_config
 
     bare = Bare(demo_config(a.model), train=a.mode == "train")
+    with torch.no_grad():  # touch every weight page (safetensors maps them lazily) before reading RSS
+        for p in bare.model.parameters():
+            p.sum()
     loaded_kb = _rss_kb()
     times = [bare.step()[0] if a.mode == "train" else bare.forward_only() for _ in range(a.steps)]
     model_bytes = sum(p.numel() * p.element_size() for p in bare.model.parameters())

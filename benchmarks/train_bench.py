@@ -169,8 +169,9 @@ def mfu(entry: dict, peak_flops: float) -> dict:
             "tokens_per_step": median(entry["bare_steady_tokens"]), "step_s": median(entry["bare_steady_times"])}
 
 
-def autocast_lever(cfg, steps: int, log=print) -> dict:
-    """bf16 autocast vs float32 on two identically initialised models, steps interleaved A B B A."""
+def autocast_lever(cfg, steps: int, log=print) -> tuple[dict, Bare]:
+    """bf16 autocast vs float32 on two identically initialised models fed the same batches, steps
+    interleaved A B B A; returns the numbers and the (warm) bf16 model for the next lever."""
     on, off = Bare(replace(cfg, autocast="bf16")), Bare(replace(cfg, autocast="off"))
     arms = {"bf16": (on, [], []), "off": (off, [], [])}
     for k in range(steps):
@@ -181,29 +182,27 @@ def autocast_lever(cfg, steps: int, log=print) -> dict:
             losses.append(loss)
     log(f"  autocast: bf16 {[round(t, 2) for t in arms['bf16'][1]]} s, off {[round(t, 2) for t in arms['off'][1]]} s")
     (_, t_on, l_on), (_, t_off, l_off) = arms["bf16"], arms["off"]
-    res = {"step_time_ratio_bf16_over_off": median(t_on[1:]) / median(t_off[1:]),
-           "loss_max_rel_diff": max_rel_diff(l_on, l_off), "loss_bf16": [rnd(x, 5) for x in l_on],
-           "loss_off": [rnd(x, 5) for x in l_off], "autocast_dtype_auto": str(on.amp)}
-    on.close()
     off.close()
-    return res
+    # same batch at each step in both arms, so the sums after the first step compare like with like
+    return {"step_time_ratio_bf16_over_off": sum(t_on[1:]) / sum(t_off[1:]),
+            "loss_max_rel_diff": max_rel_diff(l_on, l_off), "loss_bf16": [rnd(x, 5) for x in l_on],
+            "loss_off": [rnd(x, 5) for x in l_off], "auto_resolves_to": str(on.amp)}, on
 
 
-def threads_lever(cfg, counts: tuple[int, ...], rounds: int, log=print) -> dict:
-    """Steady step time per torch thread count, counts cycled forwards then backwards."""
+def threads_lever(bare: Bare, counts: tuple[int, ...], rounds: int, log=print) -> dict:
+    """Seconds per 1k trained tokens for each torch thread count on a warm model; counts cycled
+    forwards then backwards (batches differ in length, hence per token)."""
     before = torch.get_num_threads()
-    bare = Bare(cfg)
-    bare.step()  # warm-up
-    times = {n: [] for n in counts}
+    per_k = {n: [] for n in counts}
     try:
         for r in range(rounds):
             for n in (counts if r % 2 == 0 else tuple(reversed(counts))):
                 torch.set_num_threads(n)
-                times[n].append(bare.step()[0])
+                dt, _, tokens = bare.step()
+                per_k[n].append(1000 * dt / tokens)
     finally:
         torch.set_num_threads(before)
-        bare.close()
-    log(f"  threads: {{{', '.join(f'{n}: {[round(t, 2) for t in ts]}' for n, ts in times.items())}}} s")
-    ref = median(times[before]) if before in times else median(times[counts[0]])
-    return {"default_threads": before, "step_s": {str(n): median(ts) for n, ts in times.items()},
-            "step_time_ratio_vs_default": {str(n): median(ts) / ref for n, ts in times.items()}}
+    log(f"  threads (s per 1k tokens): {{{', '.join(f'{n}: {[round(t, 2) for t in ts]}' for n, ts in per_k.items())}}}")
+    ref = median(per_k[before] if before in per_k else per_k[counts[0]])
+    return {"default_threads": before, "s_per_1k_tokens": {str(n): median(ts) for n, ts in per_k.items()},
+            "step_time_ratio_vs_default": {str(n): median(ts) / ref for n, ts in per_k.items()}}

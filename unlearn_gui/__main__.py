@@ -8,7 +8,7 @@ from . import __version__
 
 
 def parser() -> argparse.ArgumentParser:
-    from .cli import build_run_parser
+    from .cli import build_report_parser, build_run_parser
 
     p = argparse.ArgumentParser(prog="unlearn-gui", description="Point-and-click unlearning for local language "
                                 "models. Without a subcommand, opens the desktop app.")
@@ -17,6 +17,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-demo", action="store_true", help="GUI: start with empty forget/retain tables")
     sub = p.add_subparsers(dest="command")
     build_run_parser(sub)
+    build_report_parser(sub)
     return p
 
 
@@ -27,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         from .cli import cmd_run
 
         return cmd_run(a)
+    if a.command == "report":
+        from .cli import cmd_report
+
+        return cmd_report(a)
     from .gui.app import main as gui_main
 
     return gui_main(a)

@@ -84,3 +84,18 @@ def test_help_lists_contract_flags():
     for flag in ("--model", "--forget", "--retain", "--probes", "--method", "--out", "--steps", "--lr", "--lora",
                  "--full", "--seed", "--device", "--config"):
         assert flag in r.stdout
+
+
+def test_report_command_writes_self_contained_html(tiny_model_dir, qa_files, tmp_path):
+    out = tmp_path / "run"
+    r = cli("run", "--model", str(tiny_model_dir), "--forget", str(qa_files["forget"]), "--retain",
+            str(qa_files["retain"]), "--out", str(out), "--steps", "2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert (out / "scorecard.json").is_file() and (out / "report.html").is_file()
+    (out / "report.html").unlink()
+    r = cli("report", str(out))
+    assert r.returncode == 0 and r.stdout.strip().endswith("report.html")
+    html = (out / "report.html").read_text()
+    assert "<script src" not in html and "http://" not in html and "https://" not in html
+    bad = cli("report", str(tmp_path))
+    assert bad.returncode == 1 and "not a run folder" in bad.stderr

@@ -73,6 +73,7 @@ class RunConfig:
     max_new_tokens: int = 32
     out_dir: str | None = None
     save_model: bool = True  # when out_dir is set: write model/ (full) or adapter/ (LoRA)
+    scorecard: bool = True  # end-of-run scorecard (TOFU utility sets, truth ratio, Min-K%++) before and after
     autocast: str = "auto"  # auto | bf16 | off: bfloat16 autocast for training forwards
     keep_original: bool = False  # full fine-tuning: keep a frozen copy for spot-checks even if the method needs none
 
@@ -151,7 +152,10 @@ def resolve(cfg: RunConfig) -> RunConfig:
     missing = [f.name for f in fields(MethodConfig) if getattr(cfg.method, f.name) is None and f.name not in preset]
     if missing:
         raise ConfigError([(f"method.{n}", "no value and no preset") for n in missing])
-    out = replace(cfg, method=replace(cfg.method, **filled))
+    d = cfg.data
+    absolute = {k: str(Path(getattr(d, k)).resolve()) for k in ("forget", "retain", "probes") if getattr(d, k)}
+    model = cfg.model if cfg.model.path in ("default", "") else replace(cfg.model, path=str(Path(cfg.model.path).resolve()))
+    out = replace(cfg, method=replace(cfg.method, **filled), data=replace(d, **absolute), model=model)
     problems = validate(out)
     if problems:
         raise ConfigError(problems)

@@ -167,6 +167,8 @@ def run(cfg: config_mod.RunConfig, on_event, cancel: CancelToken | None = None,
                             s.dtype_label, config_mod.to_dict(cfg)))
         result.before_texts = s.generations(on_event, "before", 0, cancel)
         result.metrics_before = s.measure(result.before_texts)
+        if cfg.scorecard and dist.is_main:
+            result.measure_scorecard("before", on_event, cancel)
         on_event(EvalResult(step=0, **probe_metrics(s.model, s.probe_forget, s.probe_retain)))
         train(s, on_event, cancel, tasks, writer, result)
         result.finish_after(on_event, cancel)

@@ -26,6 +26,9 @@ class RunResult:
     metrics_before: dict = field(default_factory=dict)
     metrics_after: dict = field(default_factory=dict)
     known_facts: dict = field(default_factory=dict)
+    scorecard: dict = field(default_factory=dict)  # {"before": ..., "after": ...} (core.scorecard.measure)
+    tokenview: list = field(default_factory=list)  # token probabilities for a few forget items
+    _tv_before: list = field(default_factory=list, repr=False)
     local_rows: int = 0  # forget rows this process trained on in its last micro-batch (its shard)
 
     @property
@@ -43,8 +46,28 @@ class RunResult:
         self.after_texts = s.generations(on_event, "after", self.steps_done, cancel)
         self.metrics_after = s.measure(self.after_texts)
         self.known_facts = known_fact_retention(s.compare, self.before_texts, self.after_texts)
+        if self.config.scorecard and s.dist.is_main:
+            self.measure_scorecard("after", on_event, cancel)
         if self.log is not None:
             self.log.close()
+
+    TOKENVIEW_ITEMS = 3
+
+    def measure_scorecard(self, stage: str, on_event, cancel: CancelToken | None = None) -> None:
+        """TOFU/MUSE-style scorecard of the current model; "before" runs before training so it works
+        for full fine-tuning without a kept copy, and records the token view's "before" side."""
+        from . import scorecard, tokenview
+        from .events import LogMessage
+
+        s = self.session
+        texts = self.before_texts if stage == "before" else self.after_texts
+        self.scorecard[stage] = scorecard.measure(s, original=False, texts=texts, cancel=cancel)
+        records = [e.record for e in s.forget[: self.TOKENVIEW_ITEMS]]
+        if stage == "before":
+            self._tv_before = [tokenview.token_probabilities(s, r, original=False) for r in records]
+        else:
+            self.tokenview = tokenview.rows(s, records, before=self._tv_before or None)
+        on_event(LogMessage("info", f"scorecard ({stage}) measured in {self.scorecard[stage].get('seconds', 0):.1f}s"))
 
     def spot_check(self, prompt: str, cancel: CancelToken | None = None) -> tuple[str, str]:
         """(original model's answer, current model's answer) for any prompt, greedy."""
@@ -67,6 +90,7 @@ class RunResult:
             "lora": cfg.method.lora, "seed": cfg.seed, "error": self.error,
             "metrics": {"before": self.metrics_before, "after": self.metrics_after},
             "known_facts": self.known_facts,
+            "versions": _versions(),
             "generations": gens,
             "notes": [] if self.session is None else list(self.session.notes),
         }
@@ -87,7 +111,20 @@ class RunResult:
         if save_model and self.model is not None:
             lora = hasattr(self.model, "peft_config")
             self.save_model(out / ("adapter" if lora else "model"), merged=False)
+        from . import report, tokenview
+
+        if self.scorecard.get("before") and self.scorecard.get("after"):
+            report.write_scorecard(out, self.scorecard["before"], self.scorecard["after"])
+        if self.tokenview:
+            tokenview.write_tokenview(out, self.tokenview)
+        report.write_report(out)
         return out
+
+
+def _versions() -> dict:
+    from .report import library_versions
+
+    return library_versions()
 
 
 def fmt(v) -> str:

@@ -47,6 +47,7 @@ class Session:
     notes: list[str] = field(default_factory=list)
     autocast_dtype: torch.dtype | None = None
     wrapped: torch.nn.Module | None = None
+    holdout: list[Record] = field(default_factory=list)  # never trained: Min-K%++ membership baseline
     dist: Dist = field(default_factory=Dist)
 
     @property
@@ -129,7 +130,9 @@ def prepare(cfg: RunConfig, emit, compare_limit: int = 256, dist: Dist | None = 
     method = REGISTRY[cfg.method.name]
     emit(LoadProgress("data", "Reading data", 0.0))
     forget_r, retain_r, probe_r = load_rows(cfg)
+    holdout = [r for r in forget_r + retain_r if r.role == "holdout"]
     forget_r = [r for r in forget_r if r.role not in ("ignore", "holdout")]
+    retain_r = [r for r in retain_r if r.role not in ("ignore", "holdout")]
     if not forget_r:
         raise ValueError("the forget set is empty")
     emit(LoadProgress("model", "Locating model", 0.05))
@@ -177,5 +180,5 @@ def prepare(cfg: RunConfig, emit, compare_limit: int = 256, dist: Dist | None = 
         probe_retain=ItemSet.build(retain[:PROBE_ITEMS], pad, device),
         eval_forget=ItemSet.build(forget[:compare_limit], pad, device),
         eval_retain=ItemSet.build(retain[:compare_limit], pad, device), notes=notes,
-        dist=dist, autocast_dtype=models.autocast_dtype(cfg.autocast, device) if dtype == torch.float32 else None,
+        dist=dist, holdout=holdout, autocast_dtype=models.autocast_dtype(cfg.autocast, device) if dtype == torch.float32 else None,
     )
