@@ -39,7 +39,7 @@ def main() -> None:
             cfg = C.RunConfig(
                 data=C.DataConfig(forget=a.forget, retain=str(resource(*DEMO_RETAIN)),
                                   probes=str(resource(*DEMO_PROBES))),
-                method=C.MethodConfig(name=name, lr=lr, steps=a.steps, lora=not a.full, alpha=a.alpha,
+                scorecard=False, method=C.MethodConfig(name=name, lr=lr, steps=a.steps, lora=not a.full, alpha=a.alpha,
                                       batch_size=a.batch_size, retain_loss=a.retain_loss,
                                       reduction=a.reduction), out_dir=str(out))
             t = time.perf_counter()

@@ -50,7 +50,10 @@ def forget_loss(x: LossInputs):
 
 METHOD = Method(
     name="dipo", title="DiPO (Distribution Preference Optimization)", forget_loss=forget_loss, needs_ref=True,
-    preset=common_preset(),
+    # "mean" (not the TDPO-style sum) on the demo: with "sum" the forget gradient grows with answer
+    # length and swamps the token-mean retain NLL, so no learning rate both forgot the demo facts
+    # and kept the retain facts (see docs/methods.md for the sweep)
+    preset=common_preset(reduction="mean", lr=2e-4, steps=20),
     paper=dict(beta=0.1, topk=5, lam=3.0, reduction="sum", gamma=1.0, alpha=1.0),
     citation="arXiv 2510.04773 (reconstruction from the stated construction)",
     params=("topk", "lam", "beta", "reduction", "gamma", "alpha", "retain_loss"),
