@@ -40,7 +40,7 @@ def first_step(model: str, timeout_s: float = 600.0) -> dict:
     cmd = [_python(), "-m", "unlearn_gui", "run", "--model", model, "--forget", str(resource(*DEMO_FORGET)),
            "--retain", str(resource(*DEMO_RETAIN)), "--probes", str(resource(*DEMO_PROBES)), "--out", out]
     marks = {b"[data]": "started_s", b"[model] Loading": "loading_weights_s", b" steps\n": "model_ready_s",
-             b"before answers": "before_generated_s"}
+             b"before answers": "before_generated_s", b"probe @ step 0": "before_measured_s"}
     got: dict = {}
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

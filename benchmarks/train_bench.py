@@ -206,3 +206,30 @@ def threads_lever(bare: Bare, counts: tuple[int, ...], rounds: int, log=print) -
     ref = median(per_k[before] if before in per_k else per_k[counts[0]])
     return {"default_threads": before, "s_per_1k_tokens": {str(n): median(ts) for n, ts in per_k.items()},
             "step_time_ratio_vs_default": {str(n): median(ts) / ref for n, ts in per_k.items()}}
+
+
+def adamw_lever(cfg, rounds: int = 3, log=print) -> dict:
+    """One AdamW step over every weight of the model (full fine-tuning): the engine's default
+    (per-parameter loop on a CPU) vs ``fused=True``; alternated, states initialised first."""
+    bare = Bare(cfg, train=False)
+    params = [p for p in bare.model.parameters()]
+    g = torch.Generator().manual_seed(0)
+    for p in params:
+        p.grad = torch.randn(p.shape, generator=g) * 1e-3
+    hp = cfg.method
+    opts = {"default": torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay),
+            "fused": torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay, fused=True)}
+    for opt in opts.values():
+        opt.step()
+    times = {k: [] for k in opts}
+    for r in range(rounds):
+        for k in (list(opts) if r % 2 == 0 else list(reversed(opts))):
+            t0 = time.perf_counter()
+            opts[k].step()
+            times[k].append(time.perf_counter() - t0)
+    log(f"  AdamW step: {{{', '.join(f'{k}: {[round(t, 3) for t in v]}' for k, v in times.items())}}} s")
+    bare.close()
+    del opts, params
+    gc.collect()
+    return {"default_s": median(times["default"]), "fused_s": median(times["fused"]),
+            "fused_over_default": median(times["fused"]) / median(times["default"])}
