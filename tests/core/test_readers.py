@@ -16,7 +16,7 @@ from unlearn_gui.core.readers import (SUPPORTED_SUFFIXES, DataError, detect_shap
                                       read_records_lenient, read_refusals, rows_to_records)
 from unlearn_gui.core.records import Record
 
-TOFU = Path(__file__).resolve().parents[3] / "shared" / "data" / "tofu"
+TOFU = Path(__file__).resolve().parents[2] / "resources" / "tofu"  # shipped copy of the TOFU sets
 
 
 def _digest(path: Path) -> dict:
@@ -114,7 +114,7 @@ def test_tofu_style_json_lines_inside_json(tmp_path):
     assert records[1].perturbed_answers == ("Atlantic", "Indian", "Arctic") and [e.line for e in errors] == [3]
 
 
-@pytest.mark.skipif(not TOFU.is_dir(), reason="shared TOFU data not present")
+
 def test_real_tofu_files(tmp_path):
     for name, rows in (("world_facts_perturbed.json", 117), ("real_authors_perturbed.json", 100)):
         path = tmp_path / name

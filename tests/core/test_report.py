@@ -71,7 +71,7 @@ def run_dir(tmp_path_factory, tiny_model_dir):
     cfg = C.RunConfig(model=C.ModelConfig(path=str(tiny_model_dir), device="cpu"),
                       data=C.DataConfig(forget=str(tmp / "f.jsonl"), retain=str(tmp / "r.jsonl")),
                       method=C.MethodConfig(steps=3, batch_size=2), max_new_tokens=4, probe_every=1,
-                      out_dir=str(tmp / "out"))
+                      out_dir=str(tmp / "out"), scorecard=False)  # the tests below add scorecard/token view themselves
     res = engine.run(cfg, lambda e: None)
     assert res.status == "completed", res.traceback
     return tmp / "out"

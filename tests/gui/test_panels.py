@@ -286,3 +286,16 @@ def test_signal_heavy_use_does_not_exhaust_singleton_refcounts(qtbot):
     timer.stop()
     assert p.n > 20000
     assert sys.getrefcount(None) > 1000 and sys.getrefcount(True) > 1000
+
+
+def test_compare_detail_pane_follows_the_current_row(qtbot):
+    from unlearn_gui.gui.panels.compare_panel import ComparePanel
+
+    p = ComparePanel()
+    qtbot.addWidget(p)
+    p.on_samples(E.Samples("before", 0, _gens(["It is Hogwarts.", "Paris.", "Voldemort."])))
+    assert "Which school" in p.detail.toPlainText()
+    p.on_samples(E.Samples("after", 3, _gens(["No idea.", "Paris.", "Voldemort."])))
+    assert "No idea." in p.detail.toPlainText()
+    p.view.setCurrentIndex(p.proxy.index(1, 0))
+    assert "Capital of France?" in p.detail.toPlainText()

@@ -19,6 +19,7 @@ from .panels.model_panel import ModelPanel
 from .panels.run_panel import RunPanel
 from .panels.spot_check_panel import SpotCheckPanel
 from .run_controller import RunController
+from .warmup import freeze_long_lived
 from .workers import Job
 
 TABS = ("compare", "data", "spot", "log")
@@ -236,6 +237,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_model_ready(self, info) -> None:
+        freeze_long_lived()  # the libraries are imported now: keep GC passes short during runs
         self.setWindowTitle(f"Unlearn GUI — {info.name}")
         self.log_view.log(f"model ready: {info.name} ({info.n_params:,} parameters)")
 

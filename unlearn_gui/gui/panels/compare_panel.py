@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QModelIndex, QRectF, Qt, Slot
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QRectF, Qt, Slot
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPalette, QTextDocument
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QSplitter, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView,
@@ -155,7 +155,13 @@ class ComparePanel(QWidget):
     @Slot()
     def _on_rows_changed(self, *args) -> None:
         self._update_headline()
-        self._show_detail(self.view.currentIndex())
+        current = self.view.currentIndex()
+        if not current.isValid() and self.proxy.rowCount():
+            # the detail pane follows the current row; start at the first one (without selecting it)
+            self.view.selectionModel().setCurrentIndex(self.proxy.index(0, 0),
+                                                       QItemSelectionModel.SelectionFlag.NoUpdate)
+        else:
+            self._show_detail(current)
 
     @Slot(QModelIndex, QModelIndex)
     def _on_current_row_changed(self, current, previous) -> None:
