@@ -15,6 +15,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"unlearn-gui {__version__}")
     p.add_argument("--model", default="default", help="GUI: model to preselect ('default' = built-in)")
     p.add_argument("--no-demo", action="store_true", help="GUI: start with empty forget/retain tables")
+    p.add_argument("--self-test", action="store_true",
+                   help="open the main window offscreen, run two steps on a tiny model built in code, exit 0 on success")
     sub = p.add_subparsers(dest="command")
     build_run_parser(sub)
     build_report_parser(sub)
@@ -24,6 +26,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     a = parser().parse_args(argv)
+    if a.self_test:
+        from .selftest import run_self_test
+
+        return run_self_test()
     if a.command == "run":
         from .cli import cmd_run
 
