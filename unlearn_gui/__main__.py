@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+# OpenMP workers that spin while idle fight the GUI thread and any other process for the cores;
+# measured in benchmarks/: a CPU training step 3.2x slower with the spinning default on a busy
+# 2-core machine. Must be set before torch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import __version__
 

@@ -92,7 +92,10 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
     method = REGISTRY[hp.name]
     params = [p for p in s.model.parameters() if p.requires_grad]
     dist = s.dist
-    s.wrapped, opt = dist.prepare(s.model, torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay))
+    # fused AdamW: one kernel for all parameters (benchmarks/: optimizer step 4.5x faster on the CPU)
+    fused = s.device.split(":")[0] in ("cpu", "cuda")
+    s.wrapped, opt = dist.prepare(s.model, torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay,
+                                                             fused=fused or None))
     warm = max(hp.warmup_steps, 0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / warm) if warm else 1.0)
     sampler = PairSampler(len(s.forget), len(s.retain), hp.batch_size, cfg.seed)
