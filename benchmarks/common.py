@@ -70,7 +70,8 @@ class Bare:
         self.retain, _ = tkz.examples(retain_r)
         self.amp = models.autocast_dtype(cfg.autocast, self.device) if dtype == torch.float32 else None
         self.params = [p for p in model.parameters() if p.requires_grad]
-        self.opt = torch.optim.AdamW(self.params, lr=self.hp.lr, weight_decay=self.hp.weight_decay)
+        fused = self.device.split(":")[0] in ("cpu", "cuda")  # as engine.train builds its optimizer
+        self.opt = torch.optim.AdamW(self.params, lr=self.hp.lr, weight_decay=self.hp.weight_decay, fused=fused or None)
         self.sampler = PairSampler(len(self.forget), len(self.retain), self.hp.batch_size, cfg.seed)
         self.use_retain = self.hp.retain_loss != "none" and self.hp.alpha > 0
 

@@ -29,29 +29,20 @@ def _quiet_offscreen(mode, context, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def gui_stall(cfg, timeout_s: float = 600.0, interval_ms: int = 10) -> dict:
-    """Run ``cfg`` through RunController and record how late a 10 ms timer fires, per phase."""
-    from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot, qInstallMessageHandler
-    from PySide6.QtWidgets import QApplication
+def _phase_marks(probe):
+    """A GUI-thread slot object remembering how many stall samples existed as each phase began."""
+    from PySide6.QtCore import QObject, Slot
 
     from unlearn_gui.core import events as E
-    from unlearn_gui.gui.panels.run_panel import RunPanel
-    from unlearn_gui.gui.run_controller import RunController
-    from unlearn_gui.gui.stall import StallProbe
-
-    app = QApplication.instance() or QApplication([])
-    previous = qInstallMessageHandler(_quiet_offscreen)
 
     class Marks(QObject):
-        """Remembers how many probe samples existed when each phase began (a GUI-thread slot)."""
-
-        def __init__(self, probe):
+        def __init__(self):
             super().__init__()
-            self.probe, self.at, self.status = probe, {"start": 0}, None
+            self.at, self.status = {"start": 0}, None
 
         @Slot(object)
         def on_event(self, ev) -> None:
-            n = len(self.probe.samples)
+            n = len(probe.samples)
             if isinstance(ev, E.RunStarted):
                 self.at.setdefault("model_ready", n)
             elif isinstance(ev, E.Samples) and ev.stage == "before":
@@ -62,12 +53,35 @@ def gui_stall(cfg, timeout_s: float = 600.0, interval_ms: int = 10) -> dict:
                 self.at.setdefault("end", n)
                 self.status = ev.status
 
-    panel = RunPanel()
+    return Marks()
+
+
+def _phases(samples: list[float], at: dict) -> dict:
+    names = ["start", "model_ready", "train", "after", "end"]
+    label = {"start": "load", "model_ready": "before_generation", "train": "training", "after": "after_generation"}
+    out = {}
+    for lo_name, hi_name in zip(names, names[1:]):
+        lo, hi = at.get(lo_name), at.get(hi_name, len(samples) if hi_name == "end" else None)
+        if lo is not None and hi is not None:
+            out[label[lo_name]] = _stats(samples[lo:hi])
+    return out
+
+
+def gui_stall(cfg, timeout_s: float = 600.0, interval_ms: int = 10) -> dict:
+    """Run ``cfg`` through RunController and record how late a 10 ms timer fires, per phase."""
+    from PySide6.QtCore import QEventLoop, QTimer, qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    from unlearn_gui.gui.panels.run_panel import RunPanel
+    from unlearn_gui.gui.run_controller import RunController
+    from unlearn_gui.gui.stall import StallProbe
+
+    app = QApplication.instance() or QApplication([])
+    previous = qInstallMessageHandler(_quiet_offscreen)
+    panel, ctrl, probe = RunPanel(), RunController(), StallProbe(interval_ms)
     panel.resize(900, 600)
     panel.show()
-    ctrl = RunController()
-    probe = StallProbe(interval_ms)
-    marks = Marks(probe)
+    marks = _phase_marks(probe)
     ctrl.event.connect(panel.on_event)
     ctrl.event.connect(marks.on_event)
     loop = QEventLoop()
@@ -86,25 +100,14 @@ def gui_stall(cfg, timeout_s: float = 600.0, interval_ms: int = 10) -> dict:
     wall = time.perf_counter() - t0
     if ctrl.is_running():  # timed out: stop the run and wait so no QThread is left behind
         ctrl.shutdown(wait=True)
-    samples = list(probe.samples)
-    at = dict(marks.at)
-    at.setdefault("end", len(samples))
-    names = ["start", "model_ready", "train", "after", "end"]
-    bounds = [at.get(n) for n in names]
-    phases = {}
-    for (a, lo), (_, hi) in zip(zip(names, bounds), zip(names[1:], bounds[1:])):
-        if lo is not None and hi is not None:
-            phases[{"start": "load", "model_ready": "before_generation", "train": "training",
-                    "after": "after_generation"}[a]] = _stats(samples[lo:hi])
+    samples, long = list(probe.samples), list(getattr(probe, "long", []))
     whole = _stats(samples)
-    long = getattr(probe, "long", [])
     panel.close()
-    ctrl.deleteLater()
-    panel.deleteLater()
     app.processEvents()
     qInstallMessageHandler(previous)
-    return {"max_ms": whole["max_ms"], "p99_ms": whole["p99_ms"], "n_samples": whole["n"], "phases": phases,
-            "status": marks.status, "wall_s": wall, "longest": sorted(long, key=lambda x: -x[1])[:5],
+    return {"max_ms": whole["max_ms"], "p99_ms": whole["p99_ms"], "n_samples": whole["n"],
+            "phases": _phases(samples, marks.at), "status": marks.status, "wall_s": wall,
+            "longest": sorted(long, key=lambda x: -x[1])[:5],
             "gc": {"pauses_over_20ms": pauses.long, "max_pause_ms": pauses.max_ms,
                    "stalls_over_50ms": len(long), "of_which_during_gc": _overlapping(long, pauses.long),
                    **_gc_freeze_effect()}}

@@ -40,7 +40,8 @@ def first_step(model: str, timeout_s: float = 600.0) -> dict:
     cmd = [_python(), "-m", "unlearn_gui", "run", "--model", model, "--forget", str(resource(*DEMO_FORGET)),
            "--retain", str(resource(*DEMO_RETAIN)), "--probes", str(resource(*DEMO_PROBES)), "--out", out]
     marks = {b"[data]": "started_s", b"[model] Loading": "loading_weights_s", b" steps\n": "model_ready_s",
-             b"before answers": "before_generated_s", b"probe @ step 0": "before_measured_s"}
+             b"before answers": "before_generated_s", b"scorecard (before)": "before_scorecard_s",
+             b"probe @ step 0": "before_measured_s"}
     got: dict = {}
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -125,8 +126,9 @@ def child_main(argv: list[str]) -> None:
 
 def env_arms() -> dict:
     """Levers that act at process start, each a change to the benchmark's own environment:
-    glibc's malloc thresholds, and libgomp's wait policy flipped from whatever the bench runs with."""
-    omp = ({"omp_as_shipped": {"OMP_WAIT_POLICY": None}} if os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+    glibc's malloc thresholds, and libgomp's wait policy flipped from whatever the bench runs with
+    (``omp_spin``: the variable unset, libgomp's spin-waiting default)."""
+    omp = ({"omp_spin": {"OMP_WAIT_POLICY": None}} if os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
            else {"omp_passive": {"OMP_WAIT_POLICY": "PASSIVE"}})
     return {"bench": {}, "glibc_keep_mapped": {"GLIBC_TUNABLES": GLIBC_KEEP}, **omp}
 
