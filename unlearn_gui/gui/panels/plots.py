@@ -52,10 +52,8 @@ class CurvePlot(pg.PlotWidget):
         item.showGrid(x=True, y=True)
         item.setLabel("bottom", "step")
         item.setLabel("left", self.Y_LABEL)
-        item.setTitle(self.TITLE)
-        self.legend = item.addLegend(offset=(-10, 10))
-        self.curves = {key: item.plot([], [], name=label, symbol="o" if key.endswith("_lp") else None, symbolSize=5)
-                       for key, label, *_ in self.SERIES}
+        self.curves = {key: item.plot([], [], symbol="o" if key.endswith("_lp") else None, symbolSize=5)
+                       for key, *_ in self.SERIES}
         self._dirty = False
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
@@ -95,7 +93,7 @@ class CurvePlot(pg.PlotWidget):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(c.plot_fg))
             axis.setTextPen(pg.mkPen(c.plot_fg))
-        item.setTitle(self.TITLE, color=c.plot_fg, size="10pt")
+        item.setTitle(self.title_html(c), color=c.plot_fg, size="10pt")
         item.getAxis("left").setGrid(int(255 * c.grid_alpha))
         item.getAxis("bottom").setGrid(int(255 * c.grid_alpha))
         for key, _label, color_name, width in self.SERIES:
@@ -103,14 +101,16 @@ class CurvePlot(pg.PlotWidget):
             self.curves[key].setPen(pg.mkPen(color, width=width))
             self.curves[key].setSymbolBrush(color)
             self.curves[key].setSymbolPen(color)
-        self.legend.setLabelTextColor(c.plot_fg)
-        bg = pg.mkColor(c.plot_bg)
-        bg.setAlpha(170)  # translucent: the curves stay visible under the legend
-        self.legend.setBrush(pg.mkBrush(bg))
+
+    def title_html(self, c: Colors) -> str:
+        """The title with a colour key for each curve: a legend that never covers the data."""
+        keys = " &nbsp;".join(f'<span style="color:{getattr(c, color)}">━━</span> {label}'
+                              for _key, label, color, _w in self.SERIES)
+        return f"{self.TITLE} &nbsp;&nbsp; {keys}"
 
 
 class LossPlot(CurvePlot):
-    TITLE = "Loss (total = γ·forget + α·retain)"
+    TITLE = "<b>Loss</b> = γ·forget + α·retain"
     Y_LABEL = "loss"
     SERIES = (("loss", "total", "total", 2.5), ("forget_loss", "forget part", "forget", 1.5),
               ("retain_loss", "retain part", "retain", 1.5))
@@ -121,7 +121,7 @@ class LossPlot(CurvePlot):
 
 
 class ProbePlot(CurvePlot):
-    TITLE = "Probe answers: mean log-prob per token"
+    TITLE = "<b>Probe answers</b> log-prob/token"
     Y_LABEL = "log-prob"
     SERIES = (("forget_lp", "forget (should fall)", "forget", 2.0),
               ("retain_lp", "retain (should hold)", "retain", 2.0))
