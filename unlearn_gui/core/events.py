@@ -121,6 +121,19 @@ class SpotCheckResult:
 
 
 @dataclass(frozen=True)
+class Alarm:
+    """A collapse warning from :mod:`core.watch` at ``step``: ``kind`` is "retain_drop",
+    "repetition" or "empty"; ``message`` is one plain sentence for the user."""
+
+    step: int
+    kind: str
+    message: str
+
+    def to_row(self) -> dict:
+        return {"step": self.step, "kind": self.kind, "message": self.message}
+
+
+@dataclass(frozen=True)
 class RunFinished:
     status: str  # "completed" | "cancelled" | "failed"
     steps_done: int
@@ -130,4 +143,5 @@ class RunFinished:
     summary: dict = field(default_factory=dict, compare=False)
 
 
-Event = LoadProgress | LogMessage | RunStarted | StepMetrics | EvalResult | Samples | SpotCheckResult | RunFinished
+Event = (LoadProgress | LogMessage | RunStarted | StepMetrics | EvalResult | Samples | SpotCheckResult | Alarm
+         | RunFinished)
