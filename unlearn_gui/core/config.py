@@ -69,6 +69,9 @@ class RunConfig:
     seed: int = 0
     log_every: int = 1
     probe_every: int = 5  # live probe metrics every N optimizer steps (0 = off)
+    # Most of the training time the live probes may take (0 = no cap): a due probe waits until it
+    # fits, so probes cost at most this share of the run (docs/performance.md).
+    probe_budget: float = 0.05
     sample_every: int = 0  # greedy probe generations every N steps (0 = only before/after)
     max_new_tokens: int = 32
     out_dir: str | None = None
@@ -76,6 +79,11 @@ class RunConfig:
     scorecard: bool = True  # end-of-run scorecard (TOFU utility sets, truth ratio, Min-K%++) before and after
     autocast: str = "auto"  # auto | bf16 | off: bfloat16 autocast for training forwards
     keep_original: bool = False  # full fine-tuning: keep a frozen copy for spot-checks even if the method needs none
+    # Two-sided stop rule, checked at the live probes (core.watch): stop once forget Prob < X and
+    # retain Prob > Y, and keep the best probe step's weights. None = off.
+    stop_forget_below: float | None = None
+    stop_retain_above: float | None = None
+    alarm_retain_drop: float = 1.0  # collapse alarm: retain log-prob/token this many nats below its start (0 = off)
 
 
 class ConfigError(ValueError):
@@ -111,10 +119,12 @@ def validate(cfg: RunConfig) -> list[tuple[str, str]]:
         ("max_new_tokens", cfg.max_new_tokens, lambda v: v >= 1, "must be at least 1"),
         ("log_every", cfg.log_every, lambda v: v >= 1, "must be at least 1"),
         ("probe_every", cfg.probe_every, lambda v: v >= 0, "must be >= 0"),
+        ("probe_budget", cfg.probe_budget, lambda v: 0 <= v <= 1, "must be between 0 and 1 (0 = no cap)"),
     ]
     for name, value, ok, msg in checks:
         if value is not None and not ok(value):
             p.append((name, f"{msg} (got {value})"))
+    p += _stop_rule_problems(cfg)
     if cfg.autocast not in ("auto", "bf16", "off"):
         p.append(("autocast", f"must be auto, bf16 or off (got {cfg.autocast!r})"))
     if m.retain_loss not in (None, "nll", "kl", "none"):
@@ -137,6 +147,22 @@ def validate(cfg: RunConfig) -> list[tuple[str, str]]:
                 p.append((f"data.{name}", f"file not found: {path}"))
     if cfg.model.path != "default" and not Path(cfg.model.path).exists():
         p.append(("model.path", f"model not found: {cfg.model.path}"))
+    return p
+
+
+def _stop_rule_problems(cfg: RunConfig) -> list[tuple[str, str]]:
+    p = []
+    f, r = cfg.stop_forget_below, cfg.stop_retain_above
+    if f is not None and not 0 < f <= 1:
+        p.append(("stop_forget_below", f"must be a probability in (0, 1] (got {f})"))
+    if r is not None and not 0 <= r < 1:
+        p.append(("stop_retain_above", f"must be a probability in [0, 1) (got {r})"))
+    if r is not None and f is None:
+        p.append(("stop_retain_above", "needs stop_forget_below too: a retain floor alone would stop at once"))
+    if f is not None and not cfg.probe_every:
+        p.append(("stop_forget_below", "the stop rule is checked at the live probes: set probe_every >= 1"))
+    if not cfg.alarm_retain_drop >= 0:
+        p.append(("alarm_retain_drop", f"must be >= 0 nats (0 = off) (got {cfg.alarm_retain_drop})"))
     return p
 
 

@@ -32,6 +32,8 @@ class RunLog:
 
     def __init__(self, out_dir: str | None, config: dict):
         self.rows: list[dict] = []
+        self.alarms: list[dict] = []  # core.watch alarms; also appended to alarms.jsonl as they come
+        self._out = Path(out_dir) if out_dir else None
         self.config = config
         self._pending: dict | None = None
         self._fh = None
@@ -62,6 +64,12 @@ class RunLog:
             self._pending = {"step": ev.step, **row}
         self._flush()
 
+    def alarm(self, ev) -> None:
+        self.alarms.append(ev.to_row())
+        if self._out is not None:
+            with open(self._out / "alarms.jsonl", "a", encoding="utf-8") as f:
+                f.write(dumps(ev.to_row()) + "\n")
+
     def close(self) -> None:
         self._flush()
         if self._fh:
@@ -82,8 +90,18 @@ class RunFolderError(ValueError):
     pass
 
 
+def _optional_json(path: Path):
+    """An optional file of the run folder; None when missing or unreadable (old or partial runs)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
 def load_run_folder(path: str | Path) -> dict:
-    """Read a run folder back: {"config", "metrics" (rows), "summary", "path", "model_dir"}."""
+    """Read a run folder back: {"config", "metrics" (rows), "summary", "path", "model_dir",
+    "scorecard" (scorecard.json or None), "tokenview" (tokenview.json rows, [] if none),
+    "alarms" (summary's, else alarms.jsonl's rows)}."""
     p = Path(path)
     out = {"path": str(p)}
     for name, key in (("config.json", "config"), ("summary.json", "summary")):
@@ -105,4 +123,14 @@ def load_run_folder(path: str | Path) -> dict:
                     raise RunFolderError(f"{mf}, line {i}: not valid JSON ({e.msg})") from None
     out["metrics"] = rows
     out["model_dir"] = next((str(p / d) for d in ("adapter", "model") if (p / d).is_dir()), None)
+    out["scorecard"] = _optional_json(p / "scorecard.json")
+    tv = _optional_json(p / "tokenview.json")
+    out["tokenview"] = tv if isinstance(tv, list) else []
+    alarms = out["summary"].get("alarms") if isinstance(out["summary"], dict) else None
+    if alarms is None and (p / "alarms.jsonl").is_file():
+        try:
+            alarms = [json.loads(x) for x in (p / "alarms.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+        except (OSError, ValueError):
+            alarms = None
+    out["alarms"] = alarms or []
     return out
