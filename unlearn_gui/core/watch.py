@@ -82,8 +82,7 @@ class StopRule:
     def margin(self, ev: EvalResult) -> float:
         f = self.forget_below - ev.forget_prob
         r = math.inf if self.retain_above is None else ev.retain_prob - self.retain_above
-        m = min(f, r)
-        return m if m == m else -math.inf  # NaN (no retain items) never counts as met
+        return -math.inf if math.isnan(f) or math.isnan(r) else min(f, r)  # NaN (no items) is never met
 
     def describe(self, ev: EvalResult | None = None) -> str:
         if ev is None:
