@@ -16,7 +16,7 @@ def make_cfg(model_dir, files, **method):
     m.update(method)
     return C.RunConfig(model=C.ModelConfig(path=str(model_dir)),
                        data=C.DataConfig(forget=str(files["forget"]), retain=str(files["retain"]), probes=str(files["probes"])),
-                       method=C.MethodConfig(**m), max_new_tokens=3, probe_every=2)
+                       method=C.MethodConfig(**m), max_new_tokens=3, probe_every=2, probe_budget=0)
 
 
 def kinds(events):
@@ -40,7 +40,9 @@ def test_event_order_and_exactly_one_finish(tiny_model_dir, qa_files):
     engine.run(make_cfg(tiny_model_dir, qa_files), ev.append)
     k = kinds(ev)
     assert k[-1] == "RunFinished" and k.count("RunFinished") == 1
-    assert k.index("RunStarted") < k.index("Samples") < k.index("StepMetrics")
+    # LoRA keeps the original weights (adapters off), so training starts first and the "before"
+    # answers are generated from the original weights afterwards
+    assert k.index("RunStarted") < k.index("StepMetrics") < k.index("Samples")
     samples = [e for e in ev if isinstance(e, E.Samples)]
     assert [s.stage for s in samples] == ["before", "after"]
     assert {g.source for g in samples[0].rows} == {"forget", "retain", "probe"}
@@ -49,6 +51,69 @@ def test_event_order_and_exactly_one_finish(tiny_model_dir, qa_files):
     fin = ev[-1]
     assert fin.status == "completed" and fin.steps_done == 4
     assert set(fin.summary["metrics"]["before"]) >= {"forget_logprob", "retain_logprob"}
+
+
+def test_deferred_before_equals_the_original_model(tiny_model_dir, qa_files):
+    """The "before" side measured after training (adapters disabled) is the untouched model's."""
+    from unlearn_gui.core import models
+    from unlearn_gui.core.evaluate import probe_metrics
+    from unlearn_gui.core.generate import generate
+
+    ev = []
+    res = engine.run(make_cfg(tiny_model_dir, qa_files, lr=5e-2), ev.append)
+    assert res.status == "completed", res.traceback
+    s = res.session
+    fresh = models.load_model(tiny_model_dir)
+    want = probe_metrics(fresh, s.eval_forget, s.eval_retain, s.autocast_dtype)
+    for key in ("forget_logprob", "retain_logprob"):
+        assert res.metrics_before[key] == pytest.approx(want[key], abs=1e-4)
+        assert res.metrics_after[key] != pytest.approx(want[key], abs=1e-4)  # training did move it
+    texts = generate(fresh, s.tokenizer, s.compare_prompts, max_new_tokens=3, stop_ids=s.tkz.stop_ids)
+    assert res.before_texts == texts
+    assert res.scorecard["before"]["model"] == "original"
+
+
+def test_full_finetuning_without_a_copy_measures_before_first(tiny_model_dir, qa_files):
+    ev = []
+    res = engine.run(make_cfg(tiny_model_dir, qa_files, name="ga", lora=False, steps=2), ev.append)
+    assert res.status == "completed", res.traceback
+    assert res.session.ref_model is None
+    k = kinds(ev)
+    assert k.index("Samples") < k.index("StepMetrics")
+    assert res.scorecard["before"]["model"] == "current"
+
+
+def test_probe_clock_period_last_step_and_budget():
+    # no budget: every 2nd step and the last one
+    c, ran = engine.ProbeClock(every=2, budget=0, last=5), []
+    for step in range(1, 6):
+        if c.due(step, 10.0 * step):
+            ran.append(step)
+            c.record(1.0)
+    assert ran == [2, 4, 5]
+    # a probe costs 3 s, steps take 10 s, budget 10%: a due probe waits until 10% of the
+    # non-probe time covers all probe time so far plus the next one
+    c = engine.ProbeClock(every=1, budget=0.1, last=100, cost_s=3.0)
+    ran, t = [], 0.0
+    for step in range(1, 101):
+        t += 10.0
+        if c.due(step, t):
+            ran.append(step)
+            c.record(3.0)
+            t += 3.0
+    assert ran[0] == 3 and ran[-1] == 100  # 3 <= 0.1 * 30
+    assert c.spent_s <= 0.1 * (t - c.spent_s) + 3.0  # at most one probe beyond the cap (the last)
+    assert len(ran) >= 30  # and no fewer than the budget allows
+    # off
+    assert not engine.ProbeClock(every=0, budget=0.1, last=3).due(3, 1.0)
+
+
+def test_live_probe_respects_its_budget(tiny_model_dir, qa_files):
+    """With a tiny budget only the step-0 and last-step probes run; without one, every probe_every."""
+    ev = []
+    cfg = make_cfg(tiny_model_dir, qa_files, steps=6)
+    engine.run(C.RunConfig(**{**cfg.__dict__, "probe_every": 1, "probe_budget": 1e-6, "scorecard": False}), ev.append)
+    assert [e.step for e in ev if isinstance(e, E.EvalResult)] == [0, 6]
 
 
 def test_full_finetuning_keeps_frozen_reference_and_moves_weights(tiny_model_dir, qa_files):
@@ -86,8 +151,9 @@ def test_cancel_stops_within_one_step(tiny_model_dir, qa_files):
     # the model keeps what it learned; the after answers can still be produced on demand
     more = []
     res.finish_after(more.append)
-    after = [e for e in more if isinstance(e, E.Samples)]
-    assert len(after) == 1 and after[0].stage == "after" and res.metrics_after
+    samples = [e for e in more if isinstance(e, E.Samples)]
+    # the run was stopped before its deferred "before" work: both sides come now
+    assert [e.stage for e in samples] == ["before", "after"] and res.metrics_before and res.metrics_after
 
 
 def test_cancel_during_generation(tiny_model_dir, qa_files):

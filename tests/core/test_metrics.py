@@ -310,3 +310,46 @@ def test_per_token_probs():
                 math.exp(_log_softmax([0.5, 0.5, 3.0])[2])]
     assert M.per_token_probs(logits, labels) == pytest.approx(expected, rel=1e-6)
     assert M.per_token_probs(logits, torch.tensor([-100, -100, -100])) == []
+
+
+# ---------------------------------------------------------------- answer-position logits
+def _probe_batch():
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(5, 50, (3, 12), generator=g)
+    am = torch.ones(3, 12, dtype=torch.long)
+    am[2, 9:] = 0  # right padding
+    lab = ids.clone()
+    lab[:, :5] = -100  # prompt
+    lab[2, 9:] = -100
+    lab[1, :] = -100  # a row without answer tokens
+    return {"input_ids": ids, "attention_mask": am, "labels": lab}
+
+
+def test_answer_only_logits_match_the_full_forward(tiny_model_dir):
+    """The live probe projects only the answer positions onto the vocabulary; the statistics must
+    equal those of the full logits, for the plain model, with LoRA, and with adapters disabled."""
+    from unlearn_gui.core import evaluate, models
+
+    model = models.load_model(tiny_model_dir)
+    b = _probe_batch()
+
+    def both(m):
+        with torch.no_grad():
+            full = M.token_stats(m(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits, b["labels"])
+            sel = evaluate._answer_logits(m, b)
+            assert sel is not None and sel.shape[0] == int((b["labels"][:, 1:] != -100).sum())
+            return full, M.token_stats_selected(sel, b["labels"])
+
+    base_full, base_sel = both(model)
+    lora = models.attach_lora(model, 4, 8, 0.0, ("q_proj", "v_proj"))
+    for n, p in lora.named_parameters():
+        if "lora_B" in n:
+            torch.nn.init.normal_(p, std=0.5)  # make the adapters matter
+    lora_full, lora_sel = both(lora)
+    with lora.disable_adapter():
+        off_full, off_sel = both(lora)
+    for full, sel in ((base_full, base_sel), (lora_full, lora_sel), (off_full, off_sel)):
+        for k in ("sum_logprob", "n_tokens", "em"):
+            torch.testing.assert_close(sel[k], full[k], equal_nan=True, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(lora_full["sum_logprob"], base_full["sum_logprob"])  # adapters were live
+    torch.testing.assert_close(off_full["sum_logprob"], base_full["sum_logprob"])

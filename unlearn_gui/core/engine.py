@@ -7,6 +7,7 @@ in this thread, so they never race the optimizer.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import queue
 import random
@@ -101,6 +102,7 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
     sampler = PairSampler(len(s.forget), len(s.retain), hp.batch_size, cfg.seed)
     amp = s.autocast_dtype
     t0, done = time.perf_counter(), 0
+    probes = ProbeClock(cfg.probe_every, cfg.probe_budget, hp.steps, s.probe_s)
     for step in range(1, hp.steps + 1):
         cancel.raise_if_cancelled()
         _answer_tasks(s, tasks, done, emit, cancel)
@@ -128,13 +130,57 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
                              float(gn), time.perf_counter() - t0)
             emit(ev)
             writer.step(ev)
-        if cfg.probe_every and (step % cfg.probe_every == 0 or step == hp.steps):
-            ev = EvalResult(step=step, **probe_metrics(s.model, s.probe_forget, s.probe_retain))
+        if probes.due(step, time.perf_counter() - t0):
+            with probes.timing():
+                ev = EvalResult(step=step, **probe_metrics(s.model, s.probe_forget, s.probe_retain, amp))
             emit(ev)
             writer.eval(ev)
         if cfg.sample_every and step % cfg.sample_every == 0 and step != hp.steps:
             s.generations(emit, "step", step, cancel)
     return done
+
+
+class ProbeClock:
+    """When the live probe runs: every ``every`` steps and at the last step, but a due probe waits
+    (to the next step, and the next...) while running it would take the probes' share of the
+    elapsed time above ``budget``. ``cost_s`` is the estimate of one probe (the step-0 probe's
+    time, then each measured probe's), so the cap holds from the first probe on.
+
+    Why a budget and not only a period: a probe costs about the same on every machine relative to
+    a step only when batches are alike; on a 2-core CPU a 32-item probe took two training steps'
+    time, so "every 5 steps" alone spent a third of the run measuring (benchmarks/).
+    """
+
+    def __init__(self, every: int, budget: float, last: int, cost_s: float | None = None):
+        self.every, self.budget, self.last = every, budget, last
+        self.cost_s = cost_s or 0.0
+        self.spent_s = 0.0
+        self.pending = False
+
+    def due(self, step: int, elapsed_s: float) -> bool:
+        if not self.every:
+            return False
+        if step % self.every == 0:
+            self.pending = True
+        if step == self.last:
+            return True
+        if not self.pending:
+            return False
+        return not self.budget or self.spent_s + self.cost_s <= self.budget * max(elapsed_s - self.spent_s, 0.0)
+
+    @contextlib.contextmanager
+    def timing(self):
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.record(time.perf_counter() - t)
+
+    def record(self, seconds: float) -> None:
+        """A probe ran and took ``seconds``."""
+        self.cost_s = seconds
+        self.spent_s += seconds
+        self.pending = False
 
 
 def _silent(_event) -> None:
@@ -168,11 +214,14 @@ def run(cfg: config_mod.RunConfig, on_event, cancel: CancelToken | None = None,
         on_event(RunStarted(cfg.method.name, cfg.method.steps, s.model_name, len(s.forget), len(s.retain),
                             sum(g.source == "probe" for g in s.compare), s.lora, s.device,
                             s.dtype_label, config_mod.to_dict(cfg)))
-        result.before_texts = s.generations(on_event, "before", 0, cancel)
-        result.metrics_before = s.measure(result.before_texts)
-        if cfg.scorecard and dist.is_main:
-            result.measure_scorecard("before", on_event, cancel)
-        on_event(EvalResult(step=0, **probe_metrics(s.model, s.probe_forget, s.probe_retain)))
+        if not s.original_kept:  # full fine-tuning without a reference copy: measure the original now
+            result.measure_before(on_event, cancel)
+        else:
+            on_event(LogMessage("info", "the 'before' answers and scorecard come from the original weights "
+                                        "after training, so training starts at once"))
+        t1 = time.perf_counter()
+        on_event(EvalResult(step=0, **probe_metrics(s.model, s.probe_forget, s.probe_retain, s.autocast_dtype)))
+        s.probe_s = time.perf_counter() - t1
         train(s, on_event, cancel, tasks, writer, result)
         result.finish_after(on_event, cancel)
         result.status = "completed"

@@ -288,8 +288,12 @@ def _answer_logprobs(logits: torch.Tensor, labels: torch.Tensor):
     log_softmax on that [N, V] slice in float32 (never on the full [B, L, V] tensor)."""
     lg, lb = logits[..., :-1, :], labels[..., 1:]
     mask = lb != IGNORE_INDEX
-    sel = lg[mask].float()
-    tgt = lb[mask].long()
+    return _selected_logprobs(lg[mask], mask, lb)
+
+
+def _selected_logprobs(sel: torch.Tensor, mask: torch.Tensor, shifted_labels: torch.Tensor):
+    sel = sel.float()
+    tgt = shifted_labels[mask].long()
     tok_lp = sel.log_softmax(-1).gather(-1, tgt[:, None]).squeeze(-1)
     return mask, tok_lp, sel.argmax(-1) == tgt
 
@@ -302,9 +306,21 @@ def token_stats(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.T
     (int64), ``mean_logprob`` and ``nll_mean`` (L_i), ``em`` (exact memorisation: fraction of
     answer positions where argmax == label, EVALUATION.md). Means are NaN for 0-token rows.
     """
-    mask, tok_lp, hit = _answer_logprobs(logits, labels)
+    return _row_stats(*_answer_logprobs(logits, labels), labels.shape[0])
+
+
+def token_stats_selected(sel_logits: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    """:func:`token_stats` from logits computed only at the answer positions: ``sel_logits`` [N, V]
+    are the rows of the shifted logits where ``labels[:, 1:] != -100``, in row-major order (what
+    ``logits[:, :-1][mask]`` gives). Same numbers, without the vocabulary projection elsewhere."""
+    lb = labels[..., 1:]
+    mask = lb != IGNORE_INDEX
+    return _row_stats(*_selected_logprobs(sel_logits, mask, lb), labels.shape[0])
+
+
+def _row_stats(mask, tok_lp, hit, n_rows: int) -> dict[str, torch.Tensor]:
     rows = mask.nonzero(as_tuple=True)[0]
-    zeros = torch.zeros(labels.shape[0], dtype=torch.float32, device=tok_lp.device)
+    zeros = torch.zeros(n_rows, dtype=torch.float32, device=tok_lp.device)
     total = zeros.index_add(0, rows, tok_lp)
     hits = zeros.index_add(0, rows, hit.float())
     n = mask.sum(-1)

@@ -29,6 +29,7 @@ class RunResult:
     scorecard: dict = field(default_factory=dict)  # {"before": ..., "after": ...} (core.scorecard.measure)
     tokenview: list = field(default_factory=list)  # token probabilities for a few forget items
     _tv_before: list = field(default_factory=list, repr=False)
+    before_done: bool = False
     local_rows: int = 0  # forget rows this process trained on in its last micro-batch (its shard)
 
     @property
@@ -39,10 +40,27 @@ class RunResult:
     def tokenizer(self):
         return None if self.session is None else self.session.tokenizer
 
+    def measure_before(self, on_event, cancel: CancelToken | None = None) -> None:
+        """The "before" answers, numbers and scorecard, once. Before training they come from the
+        model itself; after any step from the original weights (LoRA adapters disabled, or the
+        frozen copy), which is what lets the engine start training at once (first step in seconds
+        instead of after minutes of generation on a CPU)."""
+        if self.before_done:
+            return
+        s = self.session
+        original = self.steps_done > 0
+        self.before_texts = s.generations(on_event, "before", 0, cancel, original=original)
+        self.metrics_before = s.measure(self.before_texts, original=original)
+        if self.config.scorecard and s.dist.is_main:
+            self.measure_scorecard("before", on_event, cancel, original=original)
+        self.before_done = True
+
     def finish_after(self, on_event, cancel: CancelToken | None = None) -> None:
         """Generate the "after" answers and numbers (the engine calls it; the GUI calls it again in a
-        worker after a Stop, so a cancelled run can still be compared)."""
+        worker after a Stop, so a cancelled run can still be compared). The "before" side is
+        measured first if training started before it."""
         s = self.session
+        self.measure_before(on_event, cancel)
         self.after_texts = s.generations(on_event, "after", self.steps_done, cancel)
         self.metrics_after = s.measure(self.after_texts)
         self.known_facts = known_fact_retention(s.compare, self.before_texts, self.after_texts)
@@ -53,18 +71,20 @@ class RunResult:
 
     TOKENVIEW_ITEMS = 3
 
-    def measure_scorecard(self, stage: str, on_event, cancel: CancelToken | None = None) -> None:
-        """TOFU/MUSE-style scorecard of the current model; "before" runs before training so it works
-        for full fine-tuning without a kept copy, and records the token view's "before" side."""
+    def measure_scorecard(self, stage: str, on_event, cancel: CancelToken | None = None,
+                          original: bool = False) -> None:
+        """TOFU/MUSE-style scorecard of the current model, or of the original weights
+        (``original=True``, for a "before" measured after training); the "before" stage also
+        records the token view's "before" side."""
         from . import scorecard, tokenview
         from .events import LogMessage
 
         s = self.session
         texts = self.before_texts if stage == "before" else self.after_texts
-        self.scorecard[stage] = scorecard.measure(s, original=False, texts=texts, cancel=cancel)
+        self.scorecard[stage] = scorecard.measure(s, original=original, texts=texts, cancel=cancel)
         records = [e.record for e in s.forget[: self.TOKENVIEW_ITEMS]]
         if stage == "before":
-            self._tv_before = [tokenview.token_probabilities(s, r, original=False) for r in records]
+            self._tv_before = [tokenview.token_probabilities(s, r, original=original) for r in records]
         else:
             self.tokenview = tokenview.rows(s, records, before=self._tv_before or None)
         on_event(LogMessage("info", f"scorecard ({stage}) measured in {self.scorecard[stage].get('seconds', 0):.1f}s"))

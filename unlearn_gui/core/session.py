@@ -50,6 +50,7 @@ class Session:
     wrapped: torch.nn.Module | None = None
     holdout: list[Record] = field(default_factory=list)  # never trained: Min-K%++ membership baseline
     dist: Dist = field(default_factory=Dist)
+    probe_s: float | None = None  # seconds one live probe took (the step-0 one): the probe budget's estimate
 
     @property
     def train_model(self) -> torch.nn.Module:
@@ -83,9 +84,19 @@ class Session:
                                         for g, t in zip(self.compare, texts))))
         return texts
 
-    def measure(self, texts: list[str]) -> dict:
-        """Before/after numbers on the whole (capped) forget and retain sets plus generation metrics."""
-        m = probe_metrics(self.model, self.eval_forget, self.eval_retain)
+    @property
+    def original_kept(self) -> bool:
+        """Whether the original model can still be run after training (LoRA with its adapters
+        disabled, or a frozen reference copy), so "before" measurements may wait until then."""
+        return self.lora or self.ref_model is not None
+
+    def measure(self, texts: list[str], original: bool = False) -> dict:
+        """Before/after numbers on the whole (capped) forget and retain sets plus generation metrics,
+        of the current model or (``original=True``) of the original one."""
+        from .scorecard import _model
+
+        with _model(self, original) as model:
+            m = probe_metrics(model, self.eval_forget, self.eval_retain, self.autocast_dtype)
         m.update(generation_metrics(self.compare, texts))
         return m
 
