@@ -54,7 +54,7 @@ def dialogs(monkeypatch) -> Recorder:
     return rec
 
 
-FAST = dict(steps=4, batch_size=2, max_new_tokens=4, probe_every=1, max_length=64, lr=5e-3)
+FAST = dict(steps=4, batch_size=2, max_new_tokens=4, probe_every=1, probe_budget=0.0, max_length=64, lr=5e-3)
 
 
 @pytest.fixture

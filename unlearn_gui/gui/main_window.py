@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
             data=C.DataConfig(forget_rows=d.rows("forget"), retain_rows=d.rows("retain"),
                               probe_rows=probes, max_length=o["max_length"]),
             method=self.method_panel.method_config(), seed=o["seed"], log_every=1, probe_every=o["probe_every"],
+            probe_budget=o["probe_budget"],
             sample_every=o["sample_every"], max_new_tokens=o["max_new_tokens"], keep_original=True)
 
     def problems(self, cfg: C.RunConfig) -> list[tuple[str, str]]:

@@ -61,6 +61,9 @@ SPECS: dict[str, ParamSpec] = {s.name: s for s in (
        "exactly.", 0, 2**31 - 1),
     _S("probe_every", "Probe every", "int", "Measure the forget and retain answer log-prob on the probe items every "
        "N steps (0 = only at the start and the end).", 0, 100000),
+    _S("probe_budget", "Probe time share", "float", "Most of the training time the live probes may use (0.2 = "
+       "20%): a due probe waits until it fits, so the curve gets fewer points on slow machines; 0 = no cap.",
+       0, 1, 0.05, 2),
     _S("sample_every", "Answers every", "int", "Regenerate the comparison answers every N steps (0 = only before "
        "and after; each costs about as much as a few steps).", 0, 100000),
     _S("max_new_tokens", "Answer length", "int", "Maximum new tokens of generated answers (comparison and "
