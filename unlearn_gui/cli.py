@@ -33,6 +33,10 @@ def build_run_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--config", help="JSON config file (as written to DIR/config.json); flags override it")
     p.add_argument("--no-scorecard", action="store_true",
                    help="skip the end-of-run scorecard (TOFU utility sets, truth ratio, Min-K%%++); saves ~20-40 s on a CPU")
+    p.add_argument("--stop-forget-below", type=float, metavar="X",
+                   help="stop rule: stop at the first live probe where forget Prob < X (and retain Prob > Y, "
+                        "if given) and keep that step; if never met, keep the probe step closest to it")
+    p.add_argument("--stop-retain-above", type=float, metavar="Y", help="stop rule: retain Prob must stay above Y")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -70,12 +74,14 @@ class Printer:
     def __call__(self, ev) -> None:
         from .core import events as E
 
-        if self.quiet and not isinstance(ev, (E.LogMessage,)):
+        if self.quiet and not isinstance(ev, (E.LogMessage, E.Alarm)):
             return
         if isinstance(ev, E.LoadProgress):
             self._line(f"[{ev.stage}] {ev.message}")
         elif isinstance(ev, E.LogMessage):
             self._line(f"{ev.level}: {ev.message}")
+        elif isinstance(ev, E.Alarm):
+            self._line(f"warning: ALARM ({ev.kind}, step {ev.step}): {ev.message}")
         elif isinstance(ev, E.RunStarted):
             self._line(f"{ev.method} on {ev.model_name} ({'LoRA' if ev.lora else 'full'}, {ev.device}, {ev.dtype}): "
                        f"{ev.n_forget} forget, {ev.n_retain} retain, {ev.n_probes} probes, {ev.total_steps} steps")
@@ -110,6 +116,9 @@ def make_config(a):
     top = {"seed": a.seed} if a.seed is not None else {}
     if a.no_scorecard:
         top["scorecard"] = False
+    for key in ("stop_forget_below", "stop_retain_above"):
+        if getattr(a, key) is not None:
+            top[key] = getattr(a, key)
     return replace(base, model=model, data=data, method=replace(base.method, **m), out_dir=a.out, **top)
 
 

@@ -27,6 +27,7 @@ from .events import EvalResult, LogMessage, RunFinished, RunStarted, SpotCheckRe
 from .methods import REGISTRY, LossInputs, kl_ref_theta, nll_mean
 from .result import RunResult
 from .runs import RunLog
+from .watch import Watch
 
 
 class RunFailure(RuntimeError):
@@ -135,8 +136,12 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
                 ev = EvalResult(step=step, **probe_metrics(s.model, s.probe_forget, s.probe_retain, amp))
             emit(ev)
             writer.eval(ev)
+            if result.watch is not None and result.watch.probe(ev, s.model, emit):
+                break  # the stop rule is met: keep this step
         if cfg.sample_every and step % cfg.sample_every == 0 and step != hp.steps:
             s.generations(emit, "step", step, cancel)
+    if result.watch is not None:  # stop rule: the best probe step's weights for "after" and saving
+        result.watch.finish(s.model, emit, done)
     return done
 
 
@@ -211,6 +216,8 @@ def run(cfg: config_mod.RunConfig, on_event, cancel: CancelToken | None = None,
         from .session import prepare
         s = result.session = prepare(cfg, on_event, dist=dist)
         writer = result.log = RunLog(cfg.out_dir, config_mod.to_dict(cfg))
+        result.watch = Watch.from_config(cfg, writer)
+        on_event = result.watch.tap(on_event)  # collapse alarms follow the events they come from
         on_event(RunStarted(cfg.method.name, cfg.method.steps, s.model_name, len(s.forget), len(s.retain),
                             sum(g.source == "probe" for g in s.compare), s.lora, s.device,
                             s.dtype_label, config_mod.to_dict(cfg)))

@@ -30,6 +30,7 @@ class RunResult:
     tokenview: list = field(default_factory=list)  # token probabilities for a few forget items
     _tv_before: list = field(default_factory=list, repr=False)
     before_done: bool = False
+    watch: object = None  # core.watch.Watch: collapse alarms and the stop rule's kept step
     local_rows: int = 0  # forget rows this process trained on in its last micro-batch (its shard)
 
     @property
@@ -113,6 +114,7 @@ class RunResult:
             "versions": _versions(),
             "generations": gens,
             "notes": [] if self.session is None else list(self.session.notes),
+            **(self.watch.summary() if self.watch is not None else {"alarms": [], "stop_rule": None}),
         }
 
     def save_model(self, out: str | Path, *, merged: bool = False) -> Path:
