@@ -85,9 +85,6 @@ def lever_rows(lv: dict) -> list[tuple[str, float]]:
     if "autocast" in lv:
         rows += [("autocast.step_time_bf16_over_off", lv["autocast"]["step_time_ratio_bf16_over_off"]),
                  ("autocast.loss_max_rel_diff", lv["autocast"]["loss_max_rel_diff"])]
-    if "gc_freeze" in lv:
-        rows += [("gc_freeze.max_stall_vs_as_shipped", lv["gc_freeze"]["max_stall_ratio"]),
-                 ("gc_freeze.max_gc_pause_vs_as_shipped", lv["gc_freeze"]["max_gc_pause_ratio"])]
     if "adamw_fused" in lv:
         rows.append(("adamw_fused.step_time_vs_loop", lv["adamw_fused"]["fused_over_loop"]))
     for arm in ("glibc_keep_mapped", "omp_spin", "omp_passive"):
@@ -104,11 +101,11 @@ def lever_rows(lv: dict) -> list[tuple[str, float]]:
 def settings(a) -> dict:
     if a.quick:
         return dict(warmup=1, measured=2, reps=1, gen_prompts=4, gen_tokens=4, gen_reps=1, mem_steps=2,
-                    mem_rounds=1, lever_steps=2, thread_rounds=1, gui_steps=2, gui_tokens=4, gui_gc_freeze=False,
+                    mem_rounds=1, lever_steps=2, thread_rounds=1, gui_steps=2, gui_tokens=4,
                     adam_rounds=1, load_reps=1)
     return dict(warmup=a.warmup, measured=a.measured, reps=a.reps, gen_prompts=20, gen_tokens=32, gen_reps=1,
                 mem_steps=3, mem_rounds=1, lever_steps=4, thread_rounds=2, gui_steps=3, gui_tokens=8,
-                gui_gc_freeze=True, adam_rounds=3, load_reps=2)
+                adam_rounds=3, load_reps=2)
 
 
 class Sections:
@@ -193,15 +190,8 @@ class Sections:
         res, s = self.res, self.s
         g = res["details"]["gui"] = gui_bench.fresh(self.model, s["gui_steps"], s["gui_tokens"])
         res["gui_max_stall_ms"], res["gui_p99_stall_ms"] = g["max_ms"], g["p99_ms"]
-        self.log(f"  as shipped: max {g['max_ms']:.0f} ms, p99 {g['p99_ms']:.1f} ms, GC max {g['gc']['max_pause_ms']:.0f} ms")
-        if s["gui_gc_freeze"]:
-            f = res["details"]["gui_gc_freeze"] = gui_bench.fresh(self.model, s["gui_steps"], s["gui_tokens"],
-                                                                  gc_freeze=True)
-            self.log(f"  gc what-if: max {f['max_ms']:.0f} ms, p99 {f['p99_ms']:.1f} ms, "
-                     f"GC max {f['gc']['max_pause_ms']:.0f} ms")
-            res["levers"]["gc_freeze"] = {"max_stall_ratio": f["max_ms"] / g["max_ms"],
-                                          "max_gc_pause_ratio": f["gc"]["max_pause_ms"] / max(g["gc"]["max_pause_ms"], 1e-9),
-                                          "max_stall_ms": f["max_ms"], "max_gc_pause_ms": f["gc"]["max_pause_ms"]}
+        self.log(f"  max {g['max_ms']:.0f} ms, p99 {g['p99_ms']:.1f} ms, GC max {g['gc']['max_pause_ms']:.0f} ms; "
+                 + ", ".join(f"{k} {v['max_ms']:.0f}" for k, v in g["phases"].items()))
 
 
 def run(a) -> dict:

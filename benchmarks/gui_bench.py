@@ -45,9 +45,9 @@ def _phase_marks(probe):
             n = len(probe.samples)
             if isinstance(ev, E.RunStarted):
                 self.at.setdefault("model_ready", n)
-            elif isinstance(ev, E.Samples) and ev.stage == "before":
+            elif isinstance(ev, E.StepMetrics) and ev.step == 1:
                 self.at.setdefault("train", n)
-            elif isinstance(ev, E.StepMetrics) and ev.step == ev.total_steps:
+            if isinstance(ev, E.StepMetrics) and ev.step == ev.total_steps:
                 self.at.setdefault("after", n)
             elif isinstance(ev, E.RunFinished):
                 self.at.setdefault("end", n)
@@ -57,8 +57,9 @@ def _phase_marks(probe):
 
 
 def _phases(samples: list[float], at: dict) -> dict:
-    names = ["start", "model_ready", "train", "after", "end"]
-    label = {"start": "load", "model_ready": "before_generation", "train": "training", "after": "after_generation"}
+    names = ["app_start", "start", "model_ready", "train", "after", "end"]
+    label = {"app_start": "app_warmup", "start": "load", "model_ready": "step_0_probe_and_first_step",
+             "train": "training", "after": "before_and_after_generation"}
     out = {}
     for lo_name, hi_name in zip(names, names[1:]):
         lo, hi = at.get(lo_name), at.get(hi_name, len(samples) if hi_name == "end" else None)
@@ -92,6 +93,9 @@ def gui_stall(cfg, timeout_s: float = 600.0, interval_ms: int = 10) -> dict:
     gc.callbacks.append(pauses)
     t0 = pauses.t0 = time.perf_counter()
     probe.start()
+    marks.at["app_start"] = 0
+    _app_warmup(app)
+    marks.at["start"] = len(probe.samples)
     panel.begin()
     ctrl.start(cfg)
     loop.exec()
@@ -111,6 +115,24 @@ def gui_stall(cfg, timeout_s: float = 600.0, interval_ms: int = 10) -> dict:
             "gc": {"pauses_over_20ms": pauses.long, "max_pause_ms": pauses.max_ms,
                    "stalls_over_50ms": len(long), "of_which_during_gc": _overlapping(long, pauses.long),
                    **_gc_freeze_effect()}}
+
+
+def _app_warmup(app) -> None:
+    """What the window does before the user can press Run: the model card's background job imports
+    the run's modules (``warmup.import_run_modules``, off the GUI thread), then the GUI thread
+    freezes the survivors (``warmup.freeze_long_lived``). Timed like the run, with the probe on."""
+    import threading
+
+    from PySide6.QtCore import QEventLoop
+
+    from unlearn_gui.gui.warmup import freeze_long_lived, import_run_modules
+
+    t = threading.Thread(target=import_run_modules, daemon=True)
+    t.start()
+    while t.is_alive():
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        t.join(0.005)
+    freeze_long_lived()
 
 
 def _overlapping(stalls, pauses) -> int:
@@ -152,7 +174,7 @@ def _gc_freeze_effect() -> dict:
             "tracked_objects": len(gc.get_objects())}
 
 
-def fresh(model: str, steps: int, max_new_tokens: int, gc_freeze: bool = False, timeout_s: float = 1200.0) -> dict:
+def fresh(model: str, steps: int, max_new_tokens: int, timeout_s: float = 1200.0) -> dict:
     """``gui_stall`` on the demo preset in a new process; returns its JSON."""
     import json
     import subprocess
@@ -161,34 +183,13 @@ def fresh(model: str, steps: int, max_new_tokens: int, gc_freeze: bool = False, 
     from .common import ROOT
 
     cmd = [_python(), "-m", "benchmarks.gui_bench", "--model", model, "--steps", str(steps),
-           "--max-new-tokens", str(max_new_tokens)] + (["--gc-freeze"] if gc_freeze else [])
+           "--max-new-tokens", str(max_new_tokens)]
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s)
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
     if r.returncode != 0 or not lines:
         raise RuntimeError(f"GUI stall child failed ({r.returncode}):\n{r.stderr[-1500:]}")
     return json.loads(lines[-1])
-
-
-def _freeze_after_prepare() -> None:
-    """The engine change under test: no cyclic GC while ``session.prepare`` imports and loads (it
-    makes long-lived objects, not garbage), then ``gc.freeze()`` so later full collections skip the
-    model, the tokenizer and every imported module; also one freeze once the app has started.
-    (``engine.run`` looks ``prepare`` up at call time, so patching the module attribute is enough.)"""
-    from unlearn_gui.core import session
-
-    original = session.prepare
-
-    def prepare(*args, **kwargs):
-        gc.disable()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            gc.freeze()
-            gc.enable()
-
-    session.prepare = prepare
-    gc.freeze()
 
 
 def main(argv=None) -> int:
@@ -202,11 +203,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default="default")
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--max-new-tokens", type=int, default=8)
-    ap.add_argument("--gc-freeze", action="store_true",
-                    help="what-if: no GC while the run loads, gc.freeze() after (and once at app start)")
     a = ap.parse_args(argv)
-    if a.gc_freeze:
-        _freeze_after_prepare()
     cfg = replace(with_method(demo_config(a.model), steps=a.steps), max_new_tokens=a.max_new_tokens)
     print(json.dumps(gui_stall(cfg)), flush=True)
     return 0

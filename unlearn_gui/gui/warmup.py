@@ -12,12 +12,25 @@ import gc
 
 
 def import_run_modules() -> None:
-    """Import what a run will import (no Qt; runs on the model-card job's thread)."""
-    import peft  # noqa: F401
+    """Import what a run will import (no Qt; runs on the model-card job's thread).
 
-    from ..core import engine, metrics, session  # noqa: F401
+    The cyclic collector is off meanwhile and everything imported is frozen at the end: imports
+    create hundreds of thousands of long-lived objects, and the full collections they would
+    trigger held the GIL for 270-330 ms each (benchmarks/gui_bench.py, "app_warmup" phase), a
+    visible freeze of a window that has just opened.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        import peft  # noqa: F401
 
-    metrics.rouge_l_recall("warm up", "warm up")  # loads rouge_score and nltk's stemmer
+        from ..core import engine, metrics, session  # noqa: F401
+
+        metrics.rouge_l_recall("warm up", "warm up")  # loads rouge_score and nltk's stemmer
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def freeze_long_lived() -> None:
