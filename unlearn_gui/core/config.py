@@ -71,7 +71,7 @@ class RunConfig:
     probe_every: int = 5  # live probe metrics every N optimizer steps (0 = off)
     # Most of the training time the live probes may take (0 = no cap): a due probe waits until it
     # fits, so probes cost at most this share of the run (docs/performance.md).
-    probe_budget: float = 0.05
+    probe_budget: float = 0.03
     sample_every: int = 0  # greedy probe generations every N steps (0 = only before/after)
     max_new_tokens: int = 32
     out_dir: str | None = None

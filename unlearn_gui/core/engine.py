@@ -88,6 +88,14 @@ def _answer_tasks(s, tasks, step, emit, cancel):
         emit(SpotCheckResult(req.request_id, req.prompt, orig, cur, step))
 
 
+def initial_probe(s, emit) -> None:
+    """The step-0 live probe (the curves' starting point); its time is the probe budget's first
+    estimate of what one probe costs."""
+    t = time.perf_counter()
+    emit(EvalResult(step=0, **probe_metrics(s.model, s.probe_forget, s.probe_retain, s.autocast_dtype)))
+    s.probe_s = time.perf_counter() - t
+
+
 def train(s, emit, cancel, tasks, writer, result) -> int:
     """The optimizer loop; keeps ``result.steps_done`` current. Raises Cancelled/RunFailure."""
     cfg, hp = s.cfg, s.cfg.method
@@ -226,9 +234,7 @@ def run(cfg: config_mod.RunConfig, on_event, cancel: CancelToken | None = None,
         else:
             on_event(LogMessage("info", "the 'before' answers and scorecard come from the original weights "
                                         "after training, so training starts at once"))
-        t1 = time.perf_counter()
-        on_event(EvalResult(step=0, **probe_metrics(s.model, s.probe_forget, s.probe_retain, s.autocast_dtype)))
-        s.probe_s = time.perf_counter() - t1
+        initial_probe(s, on_event)
         train(s, on_event, cancel, tasks, writer, result)
         result.finish_after(on_event, cancel)
         result.status = "completed"
