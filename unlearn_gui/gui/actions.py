@@ -24,6 +24,8 @@ class Actions(QObject):
                                    "config.json, metrics.jsonl, summary.json and the adapter or model")
         self.open_run = self._make("Open saved &run…", f.open_run, "Ctrl+Shift+O",
                                    "Look at the curves and comparison of a saved run")
+        self.runs = self._make("R&uns…", w.eval_actions.show_runs_browser, "Ctrl+Shift+R",
+                               "Browse finished run folders; overlay two runs' curves and scorecards")
         self.quit = self._make("&Quit", w.close, QKeySequence.StandardKey.Quit)
         self.run = self._make("&Run", w.start_run, "Ctrl+R", "Start unlearning")
         self.stop = self._make("&Stop", w.stop_run, "Esc", "Stop at the next step")
@@ -66,6 +68,7 @@ class Actions(QObject):
         m.addAction(self.save_model)
         m.addAction(self.save_run)
         m.addAction(self.open_run)
+        m.addAction(self.runs)
         m.addSeparator()
         m.addAction(self.quit)
         r = mb.addMenu("&Run")

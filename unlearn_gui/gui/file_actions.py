@@ -136,6 +136,7 @@ class FileActions(QObject):
                                   f"{s.get('status', '?')} — {data['path']}")
         w.setWindowTitle(f"Unlearn GUI — {data['path']}")
         w.log_view.log(f"opened saved run {data['path']}")
+        w.eval_actions.show_saved(data)  # token view, alarms, Report button, recent runs
         w.show_tab("compare")
         w.update_spot_availability()
 

@@ -10,6 +10,7 @@ from ..core import config as C
 from ..core import events as E
 from . import about, errors, settings, theme
 from .actions import Actions
+from .eval_actions import EvalActions
 from .file_actions import FileActions
 from .panels.compare_panel import ComparePanel
 from .panels.data_panel import DataPanel
@@ -38,6 +39,7 @@ class MainWindow(QMainWindow):
         self.viewing_saved = False
         self._build_layout()
         self.file_actions = FileActions(self)
+        self.eval_actions = EvalActions(self)
         self.menu_actions = Actions(self)
         self._connect()
         self._close_timer = QTimer(self)
@@ -114,7 +116,8 @@ class MainWindow(QMainWindow):
                               probe_rows=probes, max_length=o["max_length"]),
             method=self.method_panel.method_config(), seed=o["seed"], log_every=1, probe_every=o["probe_every"],
             probe_budget=o["probe_budget"],
-            sample_every=o["sample_every"], max_new_tokens=o["max_new_tokens"], keep_original=True)
+            sample_every=o["sample_every"], max_new_tokens=o["max_new_tokens"], keep_original=True,
+            stop_forget_below=o["stop_forget_below"], stop_retain_above=o["stop_retain_above"])
 
     def problems(self, cfg: C.RunConfig) -> list[tuple[str, str]]:
         out = []

@@ -159,6 +159,11 @@ class RunController(QObject):
     def save_run(self, path: str) -> None:
         self._enqueue("save run", partial(_save_run, self.result, path), self._on_saved)
 
+    def submit(self, name: str, fn, done_slot) -> None:
+        """Queue other work on the last run's model: ``fn(result-bound args..., cancel, progress)``
+        runs on a job thread after the jobs before it; its value goes to ``done_slot``."""
+        self._enqueue(name, fn, done_slot)
+
     @Slot(object)
     def _on_finish_done(self, _value) -> None:
         pass

@@ -1,4 +1,4 @@
-"""Persistent settings (window layout, theme, recent models) in an INI file per user.
+"""Persistent settings (window layout, theme, recent models and runs) in an INI file per user.
 
 Always the INI format, so ``QSettings.setPath(IniFormat, UserScope, dir)`` redirects every read and
 write (tests point it at a temporary folder).
@@ -10,6 +10,7 @@ from PySide6.QtCore import QByteArray, QSettings
 ORG = "UnlearnGUI"
 APP = "Unlearn GUI"
 MAX_RECENT = 8
+MAX_RECENT_RUNS = 20
 
 
 def app_settings() -> QSettings:
@@ -34,6 +35,28 @@ def add_recent_model(path: str) -> list[str]:
     items = items[:MAX_RECENT]
     app_settings().setValue("models/recent", items)
     return items
+
+
+def recent_runs() -> list[str]:
+    """Run folders saved or opened lately, newest first (the runs browser lists them)."""
+    return string_list(app_settings().value("runs/recent"))
+
+
+def add_recent_run(path: str) -> list[str]:
+    items = [path] + [p for p in recent_runs() if p != path]
+    items = items[:MAX_RECENT_RUNS]
+    app_settings().setValue("runs/recent", items)
+    return items
+
+
+def runs_root() -> str:
+    """The folder the runs browser scans for run folders ("" = none chosen yet)."""
+    value = app_settings().value("runs/root", "")
+    return value if isinstance(value, str) else ""
+
+
+def set_runs_root(path: str) -> None:
+    app_settings().setValue("runs/root", path)
 
 
 def theme_name() -> str:

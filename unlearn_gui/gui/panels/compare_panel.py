@@ -6,11 +6,12 @@ import html
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QRectF, Qt, Slot
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPalette, QTextDocument
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QHeaderView, QLabel,
-                               QSplitter, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView,
+                               QSplitter, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QTabWidget,
                                QTextBrowser, QVBoxLayout, QWidget)
 
 from ..theme import colors
 from .compare_model import COLUMNS, FILTERS, CompareFilterProxy, CompareTableModel, DiffRole, RowRole
+from .token_view import TokenViewPanel
 
 ROW_LINES = 3  # rows have a fixed height (no per-update row measuring); the detail pane shows all
 
@@ -115,12 +116,17 @@ class ComparePanel(QWidget):
         top.addWidget(self.headline, 1)
         top.addWidget(QLabel("Show"))
         top.addWidget(self.filter)
+        self.token_view = TokenViewPanel()
+        self.bottom = QTabWidget()  # the selected row in full, and its tokens coloured by probability
+        self.bottom.addTab(self.detail, "Details")
+        self.bottom.addTab(self.token_view, "Token view")
+        self.bottom.currentChanged.connect(self._on_bottom_tab_changed)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.view)
-        split.addWidget(self.detail)
+        split.addWidget(self.bottom)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
-        split.setSizes([400, 90])
+        split.setSizes([400, 130])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
@@ -133,6 +139,7 @@ class ComparePanel(QWidget):
     def clear(self) -> None:
         self.model.clear()
         self.detail.clear()
+        self.token_view.clear()
         self.headline.setText("Waiting for the 'before' answers…")
 
     def on_samples(self, ev) -> None:
@@ -166,6 +173,20 @@ class ComparePanel(QWidget):
     @Slot(QModelIndex, QModelIndex)
     def _on_current_row_changed(self, current, previous) -> None:
         self._show_detail(current)
+        self._show_tokens(current)
+
+    @Slot(int)
+    def _on_bottom_tab_changed(self, index: int) -> None:
+        self._show_tokens(self.view.currentIndex())
+
+    def show_token_view(self) -> None:
+        self.bottom.setCurrentWidget(self.token_view)
+
+    def _show_tokens(self, index) -> None:
+        """Only while the token view is shown: measuring an item on demand costs two forward passes."""
+        row = index.data(RowRole) if index.isValid() else None
+        if row is not None and self.bottom.currentWidget() is self.token_view:
+            self.token_view.show_item(row.prompt, row.reference)
 
     def _show_detail(self, index) -> None:
         row = index.data(RowRole) if index.isValid() else None

@@ -68,6 +68,11 @@ SPECS: dict[str, ParamSpec] = {s.name: s for s in (
        "and after; each costs about as much as a few steps).", 0, 100000),
     _S("max_new_tokens", "Answer length", "int", "Maximum new tokens of generated answers (comparison and "
        "spot-checks).", 1, 4096),
+    _S("stop_forget_below", "Stop when forget Prob <", "float", "Stop rule: stop at the first live probe where the "
+       "forget answer probability is below this (and retain above the next value) and keep that step; if it is "
+       "never met, the probe step that came closest is kept. Off = train all steps.", 0, 1, 0.01, 3),
+    _S("stop_retain_above", "… and retain Prob >", "float", "Stop rule: the retain answer probability must stay "
+       "above this for the rule to stop the run (off = only the forget condition).", 0, 0.999, 0.05, 3),
 )}
 
 

@@ -39,6 +39,8 @@ class LogView(QPlainTextEdit):
         elif isinstance(ev, E.EvalResult):
             self.log(f"probe @ step {ev.step}: forget log-prob {ev.forget_logprob:.3f} (Prob {ev.forget_prob:.3f}), "
                      f"retain log-prob {ev.retain_logprob:.3f} (Prob {ev.retain_prob:.3f})")
+        elif isinstance(ev, E.Alarm):
+            self.log(f"ALARM ({ev.kind}) at step {ev.step}: {ev.message}", "warning")
         elif isinstance(ev, E.Samples):
             where = f" at step {ev.step}" if ev.stage == "step" else ""
             self.log(f"{len(ev.rows)} '{ev.stage}' answers generated{where}")

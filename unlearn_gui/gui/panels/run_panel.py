@@ -4,7 +4,8 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from ...core import events as E
 from .plots import LossPlot, ProbePlot
@@ -15,9 +16,51 @@ def fmt_duration(s: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
+class AlarmBanner(QFrame):
+    """A yellow strip above the plots listing the run's collapse alarms (``core.watch``); it stays
+    until dismissed or the next run starts."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("alarmBanner")
+        self.setStyleSheet("QFrame#alarmBanner { background: #fff3cd; border: 1px solid #e0a800; border-radius: 4px; }"
+                           " QFrame#alarmBanner QLabel { color: #5c4400; }")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Hide the warning (it stays in the log)")
+        close.clicked.connect(self._on_close_clicked)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 4, 4)
+        row.addWidget(self.label, 1)
+        row.addWidget(close)
+        self.messages: list[str] = []
+        self.hide()
+
+    def add(self, ev) -> None:
+        import html
+
+        self.messages.append(f"⚠ <b>Step {ev.step}</b>: {html.escape(ev.message)}")
+        self.label.setText("<br>".join(self.messages))
+        self.show()
+
+    def reset(self) -> None:
+        self.messages.clear()
+        self.label.clear()
+        self.hide()
+
+    @Slot()
+    def _on_close_clicked(self) -> None:
+        self.hide()
+
+
 class RunPanel(QWidget):
     run_clicked = Signal()
     stop_clicked = Signal()
+    report_clicked = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -30,6 +73,13 @@ class RunPanel(QWidget):
         self.stop_button.setToolTip("Stop at the next step; the model keeps what it learned so far (Esc)")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self._on_stop_button_clicked)
+        self.report_button = QPushButton("Report")
+        self.report_button.setObjectName("reportButton")
+        self.report_button.setToolTip("Write report.html for this run (curves, scorecard, per-item table, token view, "
+                                      "hashes, verdict) and open it; an unsaved run is saved to a folder first")
+        self.report_button.setEnabled(False)
+        self.report_button.clicked.connect(self._on_report_button_clicked)
+        self.alarm_banner = AlarmBanner()
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -41,6 +91,7 @@ class RunPanel(QWidget):
         top.addWidget(self.run_button)
         top.addWidget(self.stop_button)
         top.addWidget(self.progress, 1)
+        top.addWidget(self.report_button)
         second = QHBoxLayout()
         second.addWidget(self.phase, 1)
         second.addWidget(self.stats)
@@ -56,6 +107,7 @@ class RunPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addLayout(second)
+        layout.addWidget(self.alarm_banner)
         layout.addWidget(plots, 1)
         self._t0: float | None = None
         self._stopped_at: int | None = None  # steps done when a run was stopped
@@ -75,6 +127,8 @@ class RunPanel(QWidget):
         """A run was started: clear the plots and start the clock."""
         self.loss_plot.clear_data()
         self.probe_plot.clear_data()
+        self.alarm_banner.reset()
+        self.report_button.setEnabled(False)
         self._t0, self._step, self._total, self._rate = time.perf_counter(), 0, 0, 0.0
         self._stopped_at = None
         self.progress.setRange(0, 0)
@@ -109,6 +163,8 @@ class RunPanel(QWidget):
             self._update_stats()
         elif isinstance(ev, E.EvalResult):
             self.probe_plot.add_eval(ev)
+        elif isinstance(ev, E.Alarm):
+            self.alarm_banner.add(ev)
         elif isinstance(ev, E.RunFinished):
             self._finish(ev)
 
@@ -135,6 +191,10 @@ class RunPanel(QWidget):
     @Slot()
     def _on_run_button_clicked(self) -> None:
         self.run_clicked.emit()
+
+    @Slot()
+    def _on_report_button_clicked(self) -> None:
+        self.report_clicked.emit()
 
     @Slot()
     def _on_stop_button_clicked(self) -> None:
