@@ -70,7 +70,10 @@ class RunResult:
         if self.log is not None:
             self.log.close()
 
-    TOKENVIEW_ITEMS = 3
+    # token view saved with the run: the probe-set size, so a reopened demo run shows every forget
+    # fact (16 items cost ~5-7 s per side on the built-in model on one CPU thread; the GUI measures
+    # any other row on demand while the model is in memory)
+    TOKENVIEW_ITEMS = 16
 
     def measure_scorecard(self, stage: str, on_event, cancel: CancelToken | None = None,
                           original: bool = False) -> None:
@@ -85,7 +88,7 @@ class RunResult:
         self.scorecard[stage] = scorecard.measure(s, original=original, texts=texts, cancel=cancel)
         records = [e.record for e in s.forget[: self.TOKENVIEW_ITEMS]]
         if stage == "before":
-            self._tv_before = [tokenview.token_probabilities(s, r, original=original) for r in records]
+            self._tv_before = tokenview.token_probabilities_many(s, records, original=original)
         else:
             self.tokenview = tokenview.rows(s, records, before=self._tv_before or None)
         on_event(LogMessage("info", f"scorecard ({stage}) measured in {self.scorecard[stage].get('seconds', 0):.1f}s"))

@@ -46,44 +46,58 @@ def readable_pieces(tokenizer, ids: list[int]) -> list[str]:
     return out
 
 
-@torch.no_grad()
 def token_probabilities(session, record, *, original: bool) -> list[tuple[str, float]]:
     """``[(token text, p(token | prompt, earlier answer tokens)), ...]`` for ``record.answer``
     under the original model (LoRA adapters disabled, or the kept reference copy) or the current
     one. Raises ValueError when no answer token survives tokenisation."""
+    out = token_probabilities_many(session, [record], original=original)[0]
+    if out is None:
+        raise ValueError("the reference answer has no tokens")
+    return out
+
+
+@torch.no_grad()
+def token_probabilities_many(session, records, *, original: bool, batch_size: int = 8) -> list:
+    """:func:`token_probabilities` for several records (None where no answer token survives),
+    right-padded into batches: one forward per ``batch_size`` items instead of one per item
+    (16 demo items on the built-in model, one CPU thread: 7.2 s one by one)."""
+    from . import metrics
+    from .data import collate
     from .scorecard import _model  # same original/current model choice as the scorecard
 
-    from . import metrics
-
-    ex = session.tkz.example(record)
-    if ex is None:
-        raise ValueError("the reference answer has no tokens")
+    exs = [session.tkz.example(r) for r in records]
+    out: list = [None] * len(records)
+    todo = [i for i, e in enumerate(exs) if e is not None]
     with _model(session, original) as model:
         was_training = model.training
         model.eval()
         try:
             dev = next(model.parameters()).device
-            ids = torch.tensor([ex.input_ids], device=dev)
-            logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0]
+            for k in range(0, len(todo), batch_size):
+                idx = todo[k:k + batch_size]
+                b = collate([exs[i] for i in idx], session.tokenizer.pad_token_id)
+                logits = model(input_ids=b["input_ids"].to(dev), attention_mask=b["attention_mask"].to(dev)).logits
+                for j, i in enumerate(idx):  # right padding: an item's logits are unaffected by the pads
+                    n = len(exs[i].input_ids)
+                    labels = torch.tensor(exs[i].labels, device=logits.device)
+                    probs = metrics.per_token_probs(logits[j, :n], labels)
+                    answer_ids = [t for t in exs[i].labels[1:] if t != IGNORE]  # same shift as per_token_probs
+                    out[i] = list(zip(readable_pieces(session.tokenizer, answer_ids), probs, strict=True))
         finally:
             if was_training:
                 model.train()
-    labels = torch.tensor(ex.labels, device=logits.device)
-    probs = metrics.per_token_probs(logits, labels)
-    answer_ids = [t for t in ex.labels[1:] if t != IGNORE]  # same shift as per_token_probs
-    return list(zip(readable_pieces(session.tokenizer, answer_ids), probs, strict=True))
+    return out
 
 
 def rows(session, records, *, before: list | None = None) -> list[dict]:
     """tokenview.json rows for ``records``: ``before`` from the original model unless given
-    (full fine-tuning without a kept copy must compute it before training and pass it here)."""
-    out = []
-    for i, r in enumerate(records):
-        b = before[i] if before is not None else token_probabilities(session, r, original=True)
-        a = token_probabilities(session, r, original=False)
-        out.append({"prompt": r.prompt, "reference": r.answer,
-                    "before": [[t, float(p)] for t, p in b], "after": [[t, float(p)] for t, p in a]})
-    return out
+    (full fine-tuning without a kept copy must compute it before training and pass it here).
+    Records without answer tokens are left out."""
+    before = before if before is not None else token_probabilities_many(session, records, original=True)
+    after = token_probabilities_many(session, records, original=False)
+    return [{"prompt": r.prompt, "reference": r.answer,
+             "before": [[t, float(p)] for t, p in b], "after": [[t, float(p)] for t, p in a]}
+            for r, b, a in zip(records, before, after) if b is not None and a is not None]
 
 
 def write_tokenview(run_dir, data: list[dict]) -> Path:
