@@ -89,3 +89,18 @@ def test_gentle_run_raises_no_retain_alarm(tiny_model_dir, qa_files):
     ev = []
     engine.run(make_cfg(tiny_model_dir, qa_files, steps=2, lr=1e-4), ev.append)
     assert not [e for e in ev if isinstance(e, E.Alarm) and e.kind == "retain_drop"]
+
+
+def test_report_names_the_alarms_and_the_stop_rule(tmp_path):
+    from unlearn_gui.core.report import write_report
+    from unlearn_gui.core.runs import write_run_folder
+
+    summary = {"status": "completed", "method": "ga", "steps": 4, "planned_steps": 4, "generations": [],
+               "alarms": [{"step": 3, "kind": "retain_drop", "message": "retain answers are collapsing"}],
+               "stop_rule": {"forget_below": 0.1, "retain_above": 0.5, "met_at": None, "kept_step": 2,
+                             "restored": True}}
+    write_run_folder(tmp_path, {"seed": 0, "method": {"name": "ga"}}, [], summary)
+    html = write_report(tmp_path).read_text()
+    assert "Collapse alarms during the run (1)" in html
+    assert "collapse alarm at step 3: retain answers are collapsing" in html
+    assert "never met; kept step 2, the closest to it (its weights were restored)" in html

@@ -194,7 +194,7 @@ def write_report(run_dir) -> Path:
     goal = (f"<p>Make <b>{T.esc(str(model))}</b> forget the {n_f} items of <b>{T.esc(forget_name)}</b> while keeping "
             f"the {n_r} retain items, with <b>{T.esc(str(method))}</b> ({'LoRA adapters' if m.get('lora') else 'full fine-tuning'}, "
             f"learning rate {m.get('lr')}, {m.get('steps')} steps, batch {m.get('batch_size')}).</p>")
-    notes = [str(n) for n in summary.get("notes") or []]
+    notes = [str(n) for n in summary.get("notes") or []] + _watch_notes(run["alarms"], summary.get("stop_rule"))
     if summary.get("error"):
         notes.insert(0, f"error: {summary['error']}")
     if notes:
@@ -203,7 +203,9 @@ def write_report(run_dir) -> Path:
                                               "model_utility", "membership.auc", "forget_quality")]
     body = [
         T.section("Verdict", f'<p class="main">{T.esc(verdict.removesuffix(CAVEAT).rstrip())}</p>'
-                  f'<div class="caveat"><b>Caveat.</b> {T.esc(CAVEAT)}</div>', cls="verdict"),
+                  + (f'<div class="caveat"><b>Collapse alarms during the run ({len(run["alarms"])}).</b> See the notes '
+                     'under Goal.</div>' if run["alarms"] else "")
+                  + f'<div class="caveat"><b>Caveat.</b> {T.esc(CAVEAT)}</div>', cls="verdict"),
         T.section("Headline numbers", T.cards(first or rows) + f'<p class="muted small">Before = the original model, '
                   f"after = the unlearned model, same items and settings. Source: {T.esc(source)}. Green: moved the "
                   "right way (forget numbers down by at least 0.01; retain numbers within 0.05 of where they were).</p>"),
@@ -221,6 +223,20 @@ def write_report(run_dir) -> Path:
                        + f'\n<footer>Written by unlearn_gui on {_dt.datetime.now():%Y-%m-%d %H:%M} from {T.esc(str(run_dir))}</footer>')
     out = run_dir / "report.html"
     atomic_write_text(out, html_text, backup=False)
+    return out
+
+
+def _watch_notes(alarms: list, rule) -> list[str]:
+    """Lines on the collapse alarms and the stop rule (core.watch) for the notes."""
+    out = [f"collapse alarm at step {a.get('step')}: {a.get('message')}" for a in alarms if isinstance(a, dict)]
+    if isinstance(rule, dict):
+        cond = f"forget Prob < {rule.get('forget_below')}" + (
+            f" and retain Prob > {rule.get('retain_above')}" if rule.get("retain_above") is not None else "")
+        if rule.get("met_at") is not None:
+            out.append(f"stop rule ({cond}) met at step {rule['met_at']}: training stopped there")
+        elif rule.get("kept_step") is not None:
+            out.append(f"stop rule ({cond}) never met; kept step {rule['kept_step']}, the closest to it"
+                       + (" (its weights were restored)" if rule.get("restored") else ""))
     return out
 
 
