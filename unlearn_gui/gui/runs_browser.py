@@ -4,6 +4,7 @@ side. Nothing here loads a model; folders are read on a background thread (``wor
 """
 from __future__ import annotations
 
+import html
 import time
 from functools import partial
 
@@ -67,6 +68,7 @@ class OverlayPlot(pg.PlotWidget):
 
     def __init__(self, title: str, y_label: str, parent=None):
         super().__init__(parent)
+        self.title = title
         self.setMenuEnabled(False)
         self.setMinimumHeight(140)
         c = colors()
@@ -76,14 +78,16 @@ class OverlayPlot(pg.PlotWidget):
         item.setTitle(title, color=c.plot_fg, size="10pt")
         item.setLabel("bottom", "step")
         item.setLabel("left", y_label)
-        self.legend = item.addLegend(offset=(-10, 10))
 
     def show_runs(self, runs_data: list[tuple[str, list[dict]]], series: list[tuple[str, str, str]]) -> None:
         """``series``: (metrics key, label, theme colour name) drawn for every run."""
         item = self.getPlotItem()
         item.clear()  # once per selection change, not per point
-        self.legend.clear()
         c = colors()
+        # the key sits in the title row, as in the main window's plots: a legend never covers the data
+        keys = [f"{'━━' if i == 0 else '╍╍'} {html.escape(name)}" for i, (name, _) in enumerate(runs_data)]
+        keys += [f'<span style="color:{getattr(c, color)}">■</span> {label}' for _, label, color in series]
+        item.setTitle(f"{self.title} &nbsp;&nbsp; " + " &nbsp;".join(keys), color=c.plot_fg, size="10pt")
         for i, (name, rows) in enumerate(runs_data):
             for key, label, color in series:
                 pts = [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float)) and "step" in r]

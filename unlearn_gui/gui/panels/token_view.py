@@ -33,7 +33,16 @@ def row_html(row: dict) -> str:
 
     return (f"<p><b>Prompt:</b> {html.escape(str(row.get('prompt', '')))}<br>"
             f"<b>Reference:</b> {html.escape(str(row.get('reference', '')))}</p>"
-            + tokenview.legend_html() + strip("before") + strip("after"))
+            + legend_html() + strip("before") + strip("after"))
+
+
+def legend_html() -> str:
+    """The colour key; Qt rich text ignores span padding and margins, so cells are spaced explicitly."""
+    cells, lo = [], 0.0
+    for hi, colour in tokenview.STEPS:
+        cells.append(f'<span style="background-color:{colour}">&nbsp;{lo:.1f}–{min(hi, 1.0):.1f}&nbsp;</span>')
+        lo = hi
+    return "<p>Probability of each reference token: " + "&nbsp;".join(cells) + "</p>"
 
 
 class TokenViewPanel(QWidget):
