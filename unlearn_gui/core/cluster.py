@@ -7,7 +7,7 @@ Accelerate (DDP, or FSDP for models that do not fit one device), driving the sam
 from __future__ import annotations
 
 import shlex
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 from . import config as C
@@ -44,18 +44,31 @@ def export_for_cluster(cfg: C.RunConfig, out: str | Path, *, num_processes: int 
     for attr, fname in (("forget_rows", "forget.jsonl"), ("retain_rows", "retain.jsonl"), ("probe_rows", "probes.jsonl")):
         rows = getattr(data, attr)
         if rows is not None:
-            write_jsonl(out / fname, rows, backup=False)
             key = attr.replace("_rows", "s" if attr == "probe_rows" else "")
-            data = replace(data, **{attr: None, key: fname})
-    cfg = replace(cfg, data=data, out_dir=run_dir, model=replace(cfg.model, device="auto"))
+            if rows:
+                write_jsonl(out / fname, rows, backup=False)
+            # an empty table means "no such set": an empty file would stop the run ("file is empty")
+            data = replace(data, **{attr: None, key: fname if rows else None})
+    cfg = replace(cfg, data=data, out_dir=run_dir, model=replace(cfg.model, device="auto"),
+                  method=_with_presets(cfg.method))
     atomic_write_text(out / "run_config.json", dumps(C.to_dict(cfg), indent=2), backup=False)
     atomic_write_text(out / "accelerate_config.yaml", accelerate_yaml(num_processes, fsdp=fsdp,
                                                                        mixed_precision=mixed_precision), backup=False)
     cmd = ["accelerate", "launch", "--config_file", "accelerate_config.yaml", "-m", "unlearn_gui", "run",
            "--config", "run_config.json", "--model", cfg.model.path, "--out", run_dir]
     command = shlex.join(cmd)
+    note = "" if cfg.model.path == "default" else (
+        "# --model is the path on the machine that exported this job; point it at the model there.\n")
     atomic_write_text(out / "launch.sh", "#!/usr/bin/env bash\n# Run from this folder on the cluster node.\n"
-                      "set -euo pipefail\ncd \"$(dirname \"$0\")\"\n" + command + "\n", backup=False)
+                      + note + "set -euo pipefail\ncd \"$(dirname \"$0\")\"\n" + command + "\n", backup=False)
     (out / "launch.sh").chmod(0o755)
     return {"config": str(out / "run_config.json"), "accelerate_config": str(out / "accelerate_config.yaml"),
             "launch": str(out / "launch.sh"), "command": command}
+
+
+def _with_presets(m: C.MethodConfig) -> C.MethodConfig:
+    """The method's preset values written out, so the job runs the same whatever version runs it."""
+    from .methods import REGISTRY
+
+    preset = REGISTRY[m.name].preset if m.name in REGISTRY else {}
+    return replace(m, **{f.name: preset[f.name] for f in fields(m) if getattr(m, f.name) is None and f.name in preset})

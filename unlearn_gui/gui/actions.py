@@ -26,6 +26,8 @@ class Actions(QObject):
                                    "Look at the curves and comparison of a saved run")
         self.runs = self._make("R&uns…", w.eval_actions.show_runs_browser, "Ctrl+Shift+R",
                                "Browse finished run folders; overlay two runs' curves and scorecards")
+        self.export_cluster = self._make("E&xport for cluster…", f.export_cluster, None,
+                                         "This run as a folder with an Accelerate config and its launch command")
         self.quit = self._make("&Quit", w.close, QKeySequence.StandardKey.Quit)
         self.run = self._make("&Run", w.start_run, "Ctrl+R", "Start unlearning")
         self.stop = self._make("&Stop", w.stop_run, "Esc", "Stop at the next step")
@@ -69,6 +71,7 @@ class Actions(QObject):
         m.addAction(self.save_run)
         m.addAction(self.open_run)
         m.addAction(self.runs)
+        m.addAction(self.export_cluster)
         m.addSeparator()
         m.addAction(self.quit)
         r = mb.addMenu("&Run")

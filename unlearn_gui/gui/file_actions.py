@@ -141,6 +141,12 @@ class FileActions(QObject):
         w.update_spot_availability()
 
     @Slot()
+    def export_cluster(self) -> None:
+        from .cluster_export import export_cluster
+
+        self.cluster_dialog = export_cluster(self.w)
+
+    @Slot()
     def open_data(self) -> None:
         panel = self.w.data_panel
         name = panel.current_set()
