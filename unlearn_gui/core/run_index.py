@@ -33,7 +33,8 @@ def find_run_folders(root: str | Path, depth: int = 2) -> list[Path]:
         if level >= depth:
             return
         try:
-            children = sorted(c for c in p.iterdir() if c.is_dir() and c.name not in SKIP and not c.name.startswith("."))
+            children = sorted(c for c in p.iterdir()
+                              if c.is_dir() and c.name not in SKIP and not c.name.startswith("."))
         except OSError:
             return
         for c in children:

@@ -156,7 +156,8 @@ class Watch:
         if self.retain_drop > 0 and drop > self.retain_drop:
             return self._raise(ev.step, "retain_drop",
                                f"retain answers are collapsing: log-prob per token {lp:.2f} at step {ev.step}, "
-                               f"{drop:.2f} nats below its start ({self._retain_start:.2f}; Prob {ev.retain_prob:.3f}). "
+                               f"{drop:.2f} nats below its start ({self._retain_start:.2f}; "
+                               f"Prob {ev.retain_prob:.3f}). "
                                "Lower the learning rate or raise the retain weight.")
         return []
 

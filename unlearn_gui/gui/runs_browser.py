@@ -4,11 +4,9 @@ side. Nothing here loads a model; folders are read on a background thread (``wor
 """
 from __future__ import annotations
 
-import html
 import time
 from functools import partial
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
@@ -18,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLay
 from ..core import run_index, runs
 from ..core import scorecard_text as st
 from . import settings
+from .panels.overlay_plot import OverlayPlot
 from .theme import colors
 from .workers import Job
 
@@ -25,7 +24,6 @@ COLUMNS = ("Run", "Method", "Steps", "Status", "Date", "Forget Prob", "Retain Pr
            "Alarms")
 PathRole = Qt.ItemDataRole.UserRole + 1
 SortRole = Qt.ItemDataRole.UserRole + 2
-LINE_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine)
 
 
 def choose_root(parent) -> str | None:
@@ -61,44 +59,6 @@ class _Item(QTreeWidgetItem):
         if a is None or b is None or type(a) is not type(b):
             return self.text(col) < other.text(col)
         return a < b
-
-
-class OverlayPlot(pg.PlotWidget):
-    """Curves of several runs in one plot: run 1 solid, run 2 dashed; the legend names each."""
-
-    def __init__(self, title: str, y_label: str, parent=None):
-        super().__init__(parent)
-        self.title = title
-        self.setMenuEnabled(False)
-        self.setMinimumHeight(140)
-        c = colors()
-        self.setBackground(c.plot_bg)
-        item = self.getPlotItem()
-        item.showGrid(x=True, y=True, alpha=c.grid_alpha)
-        item.setTitle(title, color=c.plot_fg, size="10pt")
-        item.setLabel("bottom", "step")
-        item.setLabel("left", y_label)
-
-    def show_runs(self, runs_data: list[tuple[str, list[dict]]], series: list[tuple[str, str, str]]) -> None:
-        """``series``: (metrics key, label, theme colour name) drawn for every run."""
-        item = self.getPlotItem()
-        item.clear()  # once per selection change, not per point
-        c = colors()
-        # the key sits in the title row, as in the main window's plots: a legend never covers the data
-        keys = [f"{'━━' if i == 0 else '╍╍'} {html.escape(name)}" for i, (name, _) in enumerate(runs_data)]
-        keys += [f'<span style="color:{getattr(c, color)}">■</span> {label}' for _, label, color in series]
-        item.setTitle(f"{self.title} &nbsp;&nbsp; " + " &nbsp;".join(keys), color=c.plot_fg, size="10pt")
-        for i, (name, rows) in enumerate(runs_data):
-            for key, label, color in series:
-                pts = [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float)) and "step" in r]
-                if not pts:
-                    continue
-                pen = pg.mkPen(getattr(c, color), width=2, style=LINE_STYLES[i % len(LINE_STYLES)])
-                xs, ys = zip(*pts)
-                item.plot(list(xs), list(ys), pen=pen, name=f"{name} · {label}")
-
-    def curve_names(self) -> list[str]:
-        return [it.name() for it in self.getPlotItem().listDataItems()]
 
 
 class RunsBrowser(QDialog):
@@ -213,7 +173,8 @@ class RunsBrowser(QDialog):
         steps = f"{r['steps']}" + (f"/{r['planned_steps']}" if r.get("planned_steps") not in (None, r["steps"]) else "")
         if r.get("kept_step") is not None:
             steps += f" (kept {r['kept_step']})"
-        values = (r["name"], r["method"], steps, r["status"], time.strftime("%Y-%m-%d %H:%M", time.localtime(r["mtime"])),
+        date = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["mtime"]))
+        values = (r["name"], r["method"], steps, r["status"], date,
                   _pair(h["forget.prob"]), _pair(h["retain.prob"]), _pair(h["forget.hit_rate"], "pct"),
                   _pair(h["model_utility"]), str(r["alarms"] or ""))
         it = _Item([str(v) for v in values])
