@@ -235,3 +235,26 @@ def test_run_folder_layout(tiny_model_dir, qa_files, tmp_path):
     assert run["config"]["method"]["beta"] == 0.1  # resolved from the preset
     assert (tmp_path / "run" / "adapter" / "adapter_config.json").is_file()
     json.loads((tmp_path / "run" / "config.json").read_text())
+
+
+@pytest.mark.parametrize("name,lora", [("dipo", False), ("npo", True)])
+def test_answer_only_logits_train_exactly_like_full_logits(tiny_model_dir, qa_files, monkeypatch, name, lora):
+    """Training projects only answer positions onto the vocabulary (core.answer_logits); the losses
+    and the trained weights match the plain full-logits forward."""
+    def train(full: bool):
+        if full:
+            monkeypatch.setenv("UNLEARN_GUI_FULL_LOGITS", "1")
+        else:
+            monkeypatch.delenv("UNLEARN_GUI_FULL_LOGITS", raising=False)
+        ev = []
+        cfg = make_cfg(tiny_model_dir, qa_files, name=name, lora=lora, steps=3, retain_loss="kl")
+        res = engine.run(C.RunConfig(**{**cfg.__dict__, "scorecard": False, "probe_every": 0}), ev.append)
+        assert res.status == "completed", res.traceback
+        assert (res.session.compact_parts is None) == full
+        losses = [x for e in ev if isinstance(e, E.StepMetrics) for x in (e.loss, e.forget_loss, e.retain_loss)]
+        return losses, {n: p.detach().clone() for n, p in res.model.named_parameters() if p.requires_grad}
+
+    (l_c, w_c), (l_f, w_f) = train(False), train(True)
+    assert l_c == pytest.approx(l_f, rel=1e-4, abs=1e-6)
+    for n in w_f:
+        torch.testing.assert_close(w_c[n], w_f[n], atol=1e-5, rtol=1e-4)

@@ -153,3 +153,41 @@ def test_registry_lists_seven_methods_dipo_first_with_presets():
     for m in REGISTRY.values():
         assert {"lr", "steps", "batch_size", "beta", "gamma", "alpha", "retain_loss"} <= set(m.preset)
         assert m.citation
+
+
+# ---------------------------------------------------------------- answer-position logits
+def test_answer_index_by_hand():
+    from unlearn_gui.core.answer_logits import answer_index
+
+    # row 0: answer labels at 3, 4 (predicted from positions 2, 3); row 1: at 1, 2, 3; row 2: none
+    labels = torch.tensor([[-100, -100, -100, 7, 8],
+                           [-100, 5, 6, 9, -100],
+                           [-100, -100, -100, -100, -100]])
+    idx, lab = answer_index(labels)
+    assert idx.tolist() == [[2, 3, 0], [0, 1, 2], [0, 0, 0]]
+    assert lab.tolist() == [[-100, 7, 8, -100], [-100, 5, 6, 9], [-100, -100, -100, -100]]
+
+
+def test_compact_logits_give_every_loss_unchanged():
+    """Losses on compact logits/labels equal those on the full tensors (random [B, L, V])."""
+    from unlearn_gui.core.answer_logits import answer_index
+
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(3, 7, 11, generator=g)
+    ref = torch.randn(3, 7, 11, generator=g)
+    labels = torch.randint(0, 11, (3, 7), generator=g)
+    labels[:, :3] = -100
+    labels[1, 5:] = -100
+    idx, lab = answer_index(labels)
+
+    def compact(t):
+        sel = t.gather(1, idx[:, :, None].expand(-1, -1, t.shape[-1]))
+        return torch.cat([sel, torch.zeros(3, 1, 11)], 1)
+
+    cl, cr = compact(logits), compact(ref)
+    torch.testing.assert_close(seq_logprob(cl, lab)[0], seq_logprob(logits, labels)[0])
+    torch.testing.assert_close(nll_mean(cl, lab), nll_mean(logits, labels))
+    torch.testing.assert_close(kl_ref_theta(cl, cr, lab), kl_ref_theta(logits, ref, labels))
+    for red in ("sum", "mean"):
+        torch.testing.assert_close(preference_margin(cl, cr, lab, 3, 2.0, red),
+                                   preference_margin(logits, ref, labels, 3, 2.0, red))

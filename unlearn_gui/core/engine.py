@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from . import config as config_mod
+from .answer_logits import compact_batch, compact_logits
 from .cancel import Cancelled, CancelToken
 from .data import PairSampler, collate
 from .distributed import Dist
@@ -59,7 +60,11 @@ def _step_loss(s, method, hp, fidx, ridx):
     if use_retain:
         parts.append(("retain", [s.retain[i] for i in ridx]))
     full = {k: v.to(s.device) for k, v in collate([e for _, p in parts for e in p], s.tokenizer.pad_token_id).items()}
-    logits = s.train_model(input_ids=full["input_ids"], attention_mask=full["attention_mask"]).logits
+    if s.compact_parts is not None:  # vocabulary logits at answer positions only (core.answer_logits)
+        full = compact_batch(full)
+        logits = compact_logits(s.model, full, s.compact_parts)
+    else:
+        logits = s.train_model(input_ids=full["input_ids"], attention_mask=full["attention_mask"]).logits
     x = LossInputs(model=s.model, forget={}, hp=hp, ref_logits=s.ref_logits)
     sub, start = {}, 0
     for name, rows in parts:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from . import metrics
+from .answer_logits import head_parts
 from .data import Example, collate
 
 
@@ -25,29 +26,14 @@ class ItemSet:
         return cls(batches, len(examples))
 
 
-# Architectures whose logits are exactly ``lm_head(final hidden state)`` (no soft-capping or logit
-# scale after the head), so the head may be applied to the answer positions alone.
-PLAIN_HEAD = frozenset({"llama", "mistral", "qwen2", "qwen3", "phi3", "olmo", "olmo2", "smollm3"})
-
-
 def _answer_logits(model, batch: dict) -> torch.Tensor | None:
-    """Logits at the (shifted) answer positions only, ``[N, V]``, or None when the model does not
-    allow it.
-
-    The vocabulary projection is a fifth of a small model's forward FLOPs (SmolLM2-135M: 576 x
-    49152 of 135M parameters) and the chat template's prompt is most of each probe sequence, so
-    projecting only the answer positions makes the live probe markedly cheaper. LoRA layers sit
-    inside the decoder (PEFT swaps modules in place), so adapters and ``disable_adapter`` apply.
-    """
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    if getattr(base.config, "model_type", "") not in PLAIN_HEAD:
+    """Logits at the (shifted) answer positions only, ``[N, V]`` in row-major order, or None when
+    the architecture does not allow it (see :mod:`core.answer_logits`: the vocabulary projection
+    is a fifth of a small model's forward, and the chat prompt is most of each probe sequence)."""
+    parts = head_parts(model)
+    if parts is None:
         return None
-    try:
-        decoder, head = base.get_decoder(), base.get_output_embeddings()
-    except (AttributeError, NotImplementedError):
-        return None
-    if decoder is None or head is None or decoder is base:
-        return None
+    decoder, head = parts
     h = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
     mask = batch["labels"][:, 1:] != metrics.IGNORE_INDEX
     return head(h[:, :-1][mask])

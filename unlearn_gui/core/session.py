@@ -6,13 +6,16 @@ spot-check, compare and save without reloading anything.
 from __future__ import annotations
 
 import copy
+import functools
 import gc
+import os
 import random
 from dataclasses import dataclass, field
 
 import torch
 
 from . import models, readers
+from .answer_logits import compact_logits, head_parts
 from .cancel import CancelToken
 from .config import RunConfig
 from .data import Example, Tokenizing
@@ -66,16 +69,32 @@ class Session:
     def lora(self) -> bool:
         return hasattr(self.model, "disable_adapter")
 
+    @functools.cached_property
+    def compact_parts(self):
+        """(decoder, head) when training may project only the answer positions onto the vocabulary
+        (core.answer_logits), else None. Only unwrapped: DDP/FSDP need their own forward call."""
+        if self.wrapped is not None and self.wrapped is not self.model:
+            return None
+        if os.environ.get("UNLEARN_GUI_FULL_LOGITS"):  # escape hatch for comparisons (benchmarks/)
+            return None
+        return head_parts(self.model)
+
     @torch.no_grad()
     def ref_logits(self, batch: dict) -> torch.Tensor:
-        """pi_ref: adapters disabled (LoRA, no copy) or the frozen copy (full fine-tuning)."""
-        kw = dict(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        """pi_ref: adapters disabled (LoRA, no copy) or the frozen copy (full fine-tuning); compact
+        (answer positions only) when the batch carries ``answer_idx``."""
         if self.lora:
             with self.model.disable_adapter():
-                return self.model(**kw).logits
+                return self._logits(self.model, batch)
         if self.ref_model is None:
             raise RuntimeError("this method needs a reference model but none was kept")
-        return self.ref_model(**kw).logits
+        return self._logits(self.ref_model, batch)
+
+    @staticmethod
+    def _logits(model, batch: dict) -> torch.Tensor:
+        if "answer_idx" in batch:
+            return compact_logits(model, batch)
+        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
 
     def generations(self, emit, stage: str, step: int, cancel: CancelToken | None, original: bool = False) -> list[str]:
         """Greedy answers for every compare row, emitted as one ``Samples`` event."""
