@@ -87,6 +87,9 @@ def lever_rows(lv: dict) -> list[tuple[str, float]]:
                  ("autocast.loss_max_rel_diff", lv["autocast"]["loss_max_rel_diff"])]
     if "adamw_fused" in lv:
         rows.append(("adamw_fused.step_time_vs_loop", lv["adamw_fused"]["fused_over_loop"]))
+    if "answer_logits" in lv:
+        rows += [("answer_logits.step_time_vs_full", lv["answer_logits"]["step_time_ratio_answer_over_full"]),
+                 ("answer_logits.loss_max_rel_diff", lv["answer_logits"]["loss_max_rel_diff"])]
     for arm in ("glibc_keep_mapped", "omp_spin", "omp_passive"):
         if arm in lv:
             rows += [(f"{arm}.step_time_vs_bench", lv[arm]["step_time_ratio_vs_bench"]),
@@ -177,6 +180,8 @@ class Sections:
         finally:
             warm.close()
         lv["adamw_fused"] = train_bench.adamw_lever(with_method(self.base, lora=False), s["adam_rounds"], self.log)
+        lv["answer_logits"] = train_bench.answer_logits_lever(with_method(self.base, lora=False), s["lever_steps"],
+                                                              self.log)
 
     def generation(self):
         s = self.s

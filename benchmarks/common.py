@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from unlearn_gui.core import config as C
+from unlearn_gui.core import answer_logits as answer_logits_mod
 from unlearn_gui.core import engine, models
 from unlearn_gui.core.data import PairSampler, Tokenizing, collate
 from unlearn_gui.core.methods import REGISTRY, LossInputs, kl_ref_theta, nll_mean
@@ -44,8 +45,10 @@ def with_method(cfg: C.RunConfig, **method) -> C.RunConfig:
 class Bare:
     """Plain-PyTorch unlearning steps with the engine's maths (methods without IdK targets)."""
 
-    def __init__(self, cfg: C.RunConfig, train: bool = True):
-        """``train=False`` loads the plain model only: no adapter and no reference copy."""
+    def __init__(self, cfg: C.RunConfig, train: bool = True, answer_logits: bool = True):
+        """``train=False`` loads the plain model only: no adapter and no reference copy.
+        ``answer_logits``: project only answer positions onto the vocabulary, as the engine does
+        (``core.answer_logits``); False = the plain ``model(...).logits`` forward."""
         self.cfg, self.hp = cfg, cfg.method
         self.method = REGISTRY[cfg.method.name]
         if self.method.needs_idk:
@@ -65,6 +68,7 @@ class Bare:
         elif train and self.method.uses_reference(self.hp.retain_loss):
             self.ref = copy.deepcopy(model).eval().requires_grad_(False)
         self.model = model.train()
+        self.parts = answer_logits_mod.head_parts(model) if answer_logits else None
         tkz = Tokenizing(self.tok, cfg.data.max_length)
         self.forget, _ = tkz.examples(forget_r)
         self.retain, _ = tkz.examples(retain_r)
@@ -75,13 +79,17 @@ class Bare:
         self.sampler = PairSampler(len(self.forget), len(self.retain), self.hp.batch_size, cfg.seed)
         self.use_retain = self.hp.retain_loss != "none" and self.hp.alpha > 0
 
+    def _logits(self, model, batch: dict) -> torch.Tensor:
+        if "answer_idx" in batch:
+            return answer_logits_mod.compact_logits(model, batch)
+        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+
     @torch.no_grad()
     def ref_logits(self, batch: dict) -> torch.Tensor:
-        kw = dict(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         if self.ref is None:
             with self.model.disable_adapter():
-                return self.model(**kw).logits
-        return self.ref(**kw).logits
+                return self._logits(self.model, batch)
+        return self._logits(self.ref, batch)
 
     def next_batch(self) -> tuple[dict, int]:
         """The engine's micro-batch: forget rows then retain rows, one padded batch."""
@@ -91,7 +99,12 @@ class Bare:
 
     def loss(self, batch: dict, nf: int) -> torch.Tensor:
         hp = self.hp
-        logits = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        if self.parts is not None:
+            batch = answer_logits_mod.compact_batch(batch)
+            self.proj_tokens = batch["answer_idx"].numel()
+        else:
+            self.proj_tokens = batch["input_ids"].numel()
+        logits = self._logits(self.model, batch)
         forget = {k: v[:nf] for k, v in batch.items()}
         x = LossInputs(model=self.model, forget=forget, hp=hp, ref_logits=self.ref_logits)
         x.cache[id(forget)] = logits[:nf]
@@ -128,6 +141,11 @@ class Bare:
     def n_params(self) -> int:
         """Parameters of the model itself (LoRA adapters excluded)."""
         return sum(p.numel() for n, p in self.model.named_parameters() if "lora_" not in n)
+
+    def n_head_params(self) -> int:
+        """Parameters of the vocabulary projection (tied to the embedding in SmolLM2)."""
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        return base.get_output_embeddings().weight.numel()
 
     def close(self) -> None:
         self.model = self.ref = self.opt = None

@@ -75,14 +75,15 @@ def engine_steps(cfg, n_steps: int, time_probe: bool = False) -> dict:
 def bare_steps(cfg, n_steps: int) -> dict:
     t0 = time.perf_counter()
     bare = Bare(cfg)
-    times, losses, tokens = [], [], []
+    times, losses, tokens, proj = [], [], [], []
     for _ in range(n_steps):
         dt, loss, ntok = bare.step()
         times.append(dt)
         losses.append(loss)
         tokens.append(ntok)
-    out = {"times": times, "losses": losses, "tokens": tokens, "n_params": bare.n_params(),
-           "wall_s": time.perf_counter() - t0}
+        proj.append(bare.proj_tokens)
+    out = {"times": times, "losses": losses, "tokens": tokens, "proj_tokens": proj, "n_params": bare.n_params(),
+           "n_head_params": bare.n_head_params(), "wall_s": time.perf_counter() - t0}
     bare.close()
     del bare
     gc.collect()
@@ -127,9 +128,10 @@ def _summarise(arms: dict, every: int, warmup: int, measured: int, budget: float
         "probe_share": probe_extra * len(probed) / sum(steady["engine"]),
         # identical maths: the engine's and the bare loop's losses agree step for step
         "loss_max_rel_diff": max(max_rel_diff(x["losses"], y["losses"]) for x, y in zip(arms["engine"], arms["bare"])),
-        "n_params": arms["bare"][0]["n_params"],
+        "n_params": arms["bare"][0]["n_params"], "n_head_params": arms["bare"][0]["n_head_params"],
         "bare_steady_times": steady["bare"],
         "bare_steady_tokens": [t for res in arms["bare"] for t in res["tokens"][warmup:]],
+        "bare_steady_proj_tokens": [t for res in arms["bare"] for t in res["proj_tokens"][warmup:]],
     }
     # A run longer than the measured window spends up to probe_budget of its time probing (the
     # engine's ProbeClock): the bound on the ratio there, from the engine's probe-free steps.
@@ -157,17 +159,45 @@ def matmul_peak(dtype_label: str, n: int = 2048, repeats: int = 5) -> float:
 
 
 def mfu(entry: dict, peak_flops: float) -> dict:
-    """6 * parameters * tokens per full fine-tuning step over the measured matmul peak.
+    """Model FLOPs of a full fine-tuning step over the measured matmul peak.
 
-    The bare loop's steady steps (the training step alone, no probe). Tokens are the padded tokens
-    of the trained forward (forget + retain rows); the reference forward and attention's own
-    FLOPs are not counted (the usual MFU convention), so this understates the work done.
+    The bare loop's steady steps (the training step alone, no probe). FLOPs = 6 x parameters x
+    tokens of the trained forward (forget + retain rows, padded), the usual convention, except that
+    the vocabulary projection counts only the positions it is computed at (the answer positions,
+    ``core.answer_logits``), so skipping work is not counted as work done. The reference forward
+    and attention's own FLOPs are not counted (the convention), so this understates the work.
+    ``mfu_6nd`` is the plain 6 x parameters x tokens for comparison with other tools.
     """
-    flops = sum(6 * entry["n_params"] * n for n in entry["bare_steady_tokens"])
+    n, head = entry["n_params"], entry.get("n_head_params", 0)
+    flops = sum(6 * (n - head) * t + 6 * head * p
+                for t, p in zip(entry["bare_steady_tokens"], entry.get("bare_steady_proj_tokens", entry["bare_steady_tokens"])))
+    flops_6nd = sum(6 * n * t for t in entry["bare_steady_tokens"])
     seconds = sum(entry["bare_steady_times"])
     achieved = flops / seconds
-    return {"mfu": achieved / peak_flops, "achieved_gflops": achieved / 1e9, "peak_gflops": peak_flops / 1e9,
-            "tokens_per_step": median(entry["bare_steady_tokens"]), "step_s": median(entry["bare_steady_times"])}
+    return {"mfu": achieved / peak_flops, "mfu_6nd": flops_6nd / seconds / peak_flops,
+            "achieved_gflops": achieved / 1e9, "peak_gflops": peak_flops / 1e9,
+            "tokens_per_step": median(entry["bare_steady_tokens"]),
+            "projected_tokens_per_step": median(entry.get("bare_steady_proj_tokens", entry["bare_steady_tokens"])),
+            "step_s": median(entry["bare_steady_times"])}
+
+
+def answer_logits_lever(cfg, steps: int, log=print) -> dict:
+    """Vocabulary projection at answer positions only vs the plain full-logits forward, two
+    identically initialised models fed the same batches, steps interleaved A B B A."""
+    on, off = Bare(cfg, answer_logits=True), Bare(cfg, answer_logits=False)
+    arms = {"answer": (on, [], []), "full": (off, [], [])}
+    for k in range(steps):
+        for name in (("answer", "full") if k % 2 == 0 else ("full", "answer")):
+            bare, times, losses = arms[name]
+            dt, loss, _ = bare.step()
+            times.append(dt)
+            losses.append(loss)
+    log(f"  answer logits: {[round(t, 2) for t in arms['answer'][1]]} s, full {[round(t, 2) for t in arms['full'][1]]} s")
+    (_, t_on, l_on), (_, t_off, l_off) = arms["answer"], arms["full"]
+    on.close()
+    off.close()
+    return {"step_time_ratio_answer_over_full": sum(t_on[1:]) / sum(t_off[1:]),
+            "loss_max_rel_diff": max_rel_diff(l_on, l_off)}
 
 
 def autocast_lever(cfg, steps: int, log=print) -> tuple[dict, Bare]:

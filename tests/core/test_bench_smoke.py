@@ -29,7 +29,9 @@ def test_engine_vs_bare_matches_losses_and_reports_ratios(bench, tiny_model_dir)
     assert r["probe_s"] > 0 and r["probe_float32_s"] > 0 and r["ratio_long_run_bound"] > 0
     assert r["probe_budget"] == cfg.probe_budget and r["probes_in_window"] >= 0
     m = tb.mfu(r, tb.matmul_peak("float32", n=64, repeats=1))
-    assert {"mfu", "achieved_gflops", "peak_gflops", "tokens_per_step", "step_s"} <= set(m)
+    assert {"mfu", "mfu_6nd", "achieved_gflops", "peak_gflops", "tokens_per_step", "step_s"} <= set(m)
+    # only answer positions are projected, so fewer FLOPs are counted than 6 x N x T
+    assert m["projected_tokens_per_step"] < m["tokens_per_step"] and m["mfu"] < m["mfu_6nd"]
 
 
 def test_levers_and_generation_helpers_return_their_keys(bench, tiny_model_dir):
@@ -41,6 +43,9 @@ def test_levers_and_generation_helpers_return_their_keys(bench, tiny_model_dir):
     assert set(th["s_per_1k_tokens"]) == set(th["step_time_ratio_vs_default"]) == {"1", "2"}
     ad = tb.adamw_lever(common.with_method(cfg, lora=False), rounds=1, log=lambda *_: None)
     assert ad["loop_s"] > 0 and ad["fused_s"] > 0 and ad["fused_over_loop"] > 0
+    al = tb.answer_logits_lever(common.with_method(cfg, lora=False), steps=2, log=lambda *_: None)
+    assert al["step_time_ratio_answer_over_full"] > 0
+    assert al["loss_max_rel_diff"] < 1e-4  # the same losses from either forward
     g = ib.generation_speedup(str(tiny_model_dir), n_prompts=3, max_new_tokens=2, reps=1, log=lambda *_: None)
     assert g["n_prompts"] == 3 and g["speedup"] > 0 and 0 <= g["same_text_fraction"] <= 1
     assert ib.cached_load(str(tiny_model_dir), reps=1)["cached_load_s"] > 0
