@@ -17,6 +17,7 @@ def run_self_test(timeout_s: float = 300.0) -> int:
 
         # a throwaway settings file: the self-test must not touch the user's layout or recent models
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, os.path.join(tmp, "settings"))
+        from .core.paths import DEMO_FORGET, resource
         from .core.tiny import make_tiny_model_dir
         from .gui.app import build
 
@@ -24,8 +25,10 @@ def run_self_test(timeout_s: float = 300.0) -> int:
         args = type("Args", (), {"model": model, "no_demo": False})()
         app, w = build(args)
         w.show()
-        results = []
+        results, saved, failed = [], [], []
         w.controller.run_ended.connect(results.append)
+        w.controller.saved.connect(saved.append)
+        w.controller.job_failed.connect(failed.append)
 
         def pump(until, what: str) -> None:
             end = time.monotonic() + timeout_s
@@ -41,12 +44,22 @@ def run_self_test(timeout_s: float = 300.0) -> int:
             w.start_run()
             pump(lambda: bool(results) and not w.controller.is_busy(), "the run to finish")
             res = results[0]
+            # the save path pulls in what a run alone does not (peft's model card, the HTML report):
+            # a bundle missing their files fails here, not in the user's first save
+            run_dir = os.path.join(tmp, "saved-run")
+            w.controller.save_run(run_dir)
+            pump(lambda: (bool(saved) or bool(failed)) and not w.controller.is_busy(), "the run folder")
+            written = {f for f in ("config.json", "summary.json", "report.html", "adapter/adapter_model.safetensors")
+                       if os.path.isfile(os.path.join(run_dir, f))}
             checks = {
+                "shipped resources found": resource(*DEMO_FORGET).is_file() and w.data_panel.counts()["forget"] > 0,
                 "run completed": res.status == "completed",
                 "two loss points plotted": w.run_panel.loss_plot.points("loss") == 2,
                 "compare rows filled": len(w.compare_panel.model.rows) > 0
                 and all(r.after is not None for r in w.compare_panel.model.rows),
+                "run folder saved": not failed and len(written) == 4,
             }
+            reason = f"saving the run folder failed: {failed[0].message}" if failed else res.error
         except Exception as e:  # noqa: BLE001 - the self-test reports, it does not crash
             print(f"self-test FAILED: {e}", file=sys.stderr)
             return 1
@@ -56,7 +69,7 @@ def run_self_test(timeout_s: float = 300.0) -> int:
         for name, ok in checks.items():
             print(f"{'ok  ' if ok else 'FAIL'} {name}")
         if not all(checks.values()):
-            print(f"self-test FAILED: {res.error}", file=sys.stderr)
+            print(f"self-test FAILED: {reason}", file=sys.stderr)
             return 1
         print("self-test passed")
         return 0

