@@ -12,6 +12,18 @@ import os
 from dataclasses import dataclass
 
 
+# launchers' names for the number of processes: torchrun, then MPI (Intel MPI/MPICH, Open MPI, MVAPICH)
+WORLD_SIZE_VARS = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+
+
+def world_size_from_env() -> int:
+    for name in WORLD_SIZE_VARS:
+        value = os.environ.get(name, "").strip()
+        if value.isdigit():
+            return int(value)
+    return 1
+
+
 @dataclass
 class Dist:
     world: int = 1
@@ -20,11 +32,13 @@ class Dist:
 
     @classmethod
     def from_env(cls, device: str = "auto") -> "Dist":
-        """An Accelerator when launched with several processes. ``device`` "cpu" (or no CUDA) makes
-        it a gloo MULTI_CPU job: ``accelerate launch --multi_gpu --num_processes 2 -m unlearn_gui run
-        --device cpu`` (accelerate 1.x starts a single process for ``--cpu`` unless given an MPI
-        hostfile, so the CPU launch goes through its torchrun path)."""
-        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        """An Accelerator when launched with several processes: by torchrun (``WORLD_SIZE``; what
+        ``accelerate launch --multi_gpu`` uses) or by MPI (``accelerate launch --cpu
+        --num_processes N --mpirun_hostfile FILE`` runs ``mpirun``; its ranks see only the MPI
+        variables). ``device`` "cpu" (or no CUDA) makes it a gloo MULTI_CPU job. Without a hostfile,
+        accelerate 1.x starts one process for ``--cpu`` whatever ``--num_processes`` says; the
+        torchrun path then gives a CPU job: ``--multi_gpu --num_processes 2 ... --device cpu``."""
+        if world_size_from_env() <= 1:
             return cls()
         import torch
         from accelerate import Accelerator
