@@ -164,7 +164,9 @@ def test_failed_run_and_bad_model_end_in_dialogs(qtbot, window, dialogs, tmp_pat
     w = window
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "config.json").write_text(Path(w.model_panel.info.path, "config.json").read_text())
+    for f in Path(w.model_panel.info.path).iterdir():  # config and tokenizer whole, the weights broken
+        if f.is_file() and f.suffix != ".safetensors":
+            (broken / f.name).write_bytes(f.read_bytes())
     (broken / "model.safetensors").write_bytes(b"not weights")
     w.model_panel.load(str(broken))
     qtbot.waitUntil(w.model_panel.is_ready, timeout=20000)
