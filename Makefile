@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: run test test-slow bench clean-venv
+.PHONY: run test test-slow bench package clean-venv
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,20 @@ test-slow: $(STAMP)
 # numbers in benchmarks/results.json, explained in docs/performance.md.
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench.py
+
+# Desktop bundle: PyInstaller one-folder build in dist/unlearn-gui/ (about 7 minutes on the 2-core
+# machine), then its --self-test. See packaging/README.md (size, .desktop entry).
+PKG_STAMP := $(VENV)/.installed-package
+$(PKG_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test,package]"
+	@touch $(PKG_STAMP)
+
+package: $(PKG_STAMP)
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build \
+		packaging/unlearn-gui.spec
+	cp packaging/unlearn-gui.desktop packaging/install-desktop-entry.sh dist/unlearn-gui/
+	@du -sh dist/unlearn-gui
+	QT_QPA_PLATFORM=offscreen dist/unlearn-gui/unlearn-gui --self-test
 
 clean-venv:
 	rm -rf $(VENV)
