@@ -140,3 +140,24 @@ def test_full_disk_during_model_save_keeps_previous_save(tiny_model_dir, qa_file
     monkeypatch.setattr(os, "replace", real_replace)
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert [p.name for p in (tmp_path / "saves").iterdir()] == ["saved"]  # no temp folder left behind
+
+
+def test_prefetched_tokenizer_goes_to_one_taker_and_never_stale(tiny_model_dir, tmp_path):
+    """The GUI parses the tokenizer ahead of a run (core.models.prefetch_tokenizer); the next load
+    takes that object, the one after loads a fresh one, and an edited tokenizer is not served."""
+    import os
+    import shutil
+
+    from unlearn_gui.core import models
+
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, d)
+    pre = models.prefetch_tokenizer(d)
+    assert models.load_tokenizer(d) is pre
+    again = models.load_tokenizer(d)
+    assert again is not pre and again.pad_token is not None and again.encode("hello") == pre.encode("hello")
+    pre2 = models.prefetch_tokenizer(d)
+    cfg = d / "tokenizer_config.json"
+    st = cfg.stat()
+    os.utime(cfg, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the tokenizer changed on disk
+    assert models.load_tokenizer(d) is not pre2

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -325,7 +326,53 @@ def end_of_turn_text(tok) -> str:
     return text[i + len(marker):].rstrip() if i >= 0 else ""
 
 
+_PREFETCHED: dict = {}  # key -> a tokenizer loaded ahead of time, handed to ONE later load_tokenizer
+_PREFETCH_LOCK = threading.Lock()
+
+
+def _tokenizer_key(model_dir: Path, trust_remote_code: bool) -> tuple:
+    """The folder, the flag, and name/size/mtime of every tokenizer file, so an edited or replaced
+    tokenizer is never served from the prefetch slot."""
+    files = sorted(f for f in Path(model_dir).iterdir()
+                   if f.is_file() and (f.name.startswith("tokenizer") or f.name in
+                                       ("special_tokens_map.json", "chat_template.jinja", "vocab.json", "merges.txt")))
+    return (str(Path(model_dir).resolve()), bool(trust_remote_code),
+            tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
+
+def prefetch_tokenizer(model_dir: Path, trust_remote_code: bool = False):
+    """Load the tokenizer now, off the run, for the next :func:`load_tokenizer` of this folder.
+
+    Parsing a fast tokenizer's ``tokenizer.json`` runs in Rust while holding the GIL (~110 ms for
+    SmolLM2's, measured), which froze the window when a run loaded it on its thread. The GUI
+    prefetches when a model is chosen and after each run, so a run only picks the object up. Each
+    prefetched tokenizer goes to one taker: fast tokenizers are not safe to share across threads
+    (padding/truncation settings are mutated per call). Returns the tokenizer it holds.
+    """
+    key = _tokenizer_key(model_dir, trust_remote_code)
+    with _PREFETCH_LOCK:
+        if key in _PREFETCHED:
+            return _PREFETCHED[key]
+    tok = _load_tokenizer(model_dir, trust_remote_code)
+    with _PREFETCH_LOCK:
+        _PREFETCHED.clear()  # one model at a time: drop tokenizers of folders no longer in use
+        _PREFETCHED[key] = tok
+    return tok
+
+
 def load_tokenizer(model_dir: Path, trust_remote_code: bool = False):
+    """The model's tokenizer (the prefetched one if :func:`prefetch_tokenizer` left one), with a
+    pad token."""
+    try:
+        key = _tokenizer_key(model_dir, trust_remote_code)
+    except OSError:
+        key = None
+    with _PREFETCH_LOCK:
+        tok = _PREFETCHED.pop(key, None) if key is not None else None
+    return tok if tok is not None else _load_tokenizer(model_dir, trust_remote_code)
+
+
+def _load_tokenizer(model_dir: Path, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 
     try:

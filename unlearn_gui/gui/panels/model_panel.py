@@ -219,4 +219,8 @@ def _resolve_and_describe(path: str, progress) -> models.ModelInfo:
     info = models.describe(model_dir)
     progress(("warmup", "Preparing the training code", 0.95))
     import_run_modules()
+    try:
+        models.prefetch_tokenizer(model_dir)  # parsed here, not on the run's thread (GIL: window stalls)
+    except models.ModelError:
+        pass  # the run reports a broken tokenizer with its own message
     return info
