@@ -22,6 +22,7 @@ def temp_settings(tmp_path, monkeypatch):
     d.mkdir()
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(d))
     monkeypatch.setenv("UNLEARN_GUI_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("UNLEARN_GUI_DATA_DIR", str(tmp_path / "appdata"))  # autosave / recovery files
     return d
 
 
@@ -35,6 +36,7 @@ class Recorder:
         self.errors: list[tuple[str, str]] = []
         self.questions: list[str] = []
         self.answer = True
+        self.save_answer = "discard"  # unsaved data when closing: "save", "discard" or "cancel"
 
     def show_error(self, parent, message, details="", title=""):
         self.errors.append((message, details))
@@ -42,6 +44,10 @@ class Recorder:
     def ask(self, parent, title, text):
         self.questions.append(text)
         return self.answer
+
+    def ask_save_changes(self, parent, title, text):
+        self.questions.append(text)
+        return self.save_answer
 
 
 @pytest.fixture
@@ -51,6 +57,7 @@ def dialogs(monkeypatch) -> Recorder:
     rec = Recorder()
     monkeypatch.setattr(errors, "show_error", rec.show_error)
     monkeypatch.setattr(errors, "ask", rec.ask)
+    monkeypatch.setattr(errors, "ask_save_changes", rec.ask_save_changes)
     return rec
 
 

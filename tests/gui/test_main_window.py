@@ -142,19 +142,19 @@ def test_bad_data_file_shows_error_dialog(qtbot, window, dialogs, tmp_path):
     bad.write_bytes(b"\x00\x01not json at all\xff")
     w.data_panel.load_file("forget", str(bad))
     qtbot.waitUntil(lambda: bool(dialogs.errors) and not w.data_panel.is_loading(), timeout=20000)
-    assert "forget" in dialogs.errors[0][0]
+    assert "Cannot import bad.jsonl" in dialogs.errors[0][0] and "binary" in dialogs.errors[0][0]
     assert w.data_panel.counts()["forget"] == 16  # the table is untouched
     partly = tmp_path / "partly.jsonl"
     partly.write_text('{"question": "q1", "answer": "a1"}\n{"question": "q2"}\n{"question": "q3", "answer": "a3"}\n')
-    w.data_panel.load_file("retain", str(partly))
-    qtbot.waitUntil(lambda: len(dialogs.errors) == 2 and not w.data_panel.is_loading(), timeout=20000)
-    assert "1 row(s)" in dialogs.errors[1][0] and "line 2" in dialogs.errors[1][1]
-    assert w.data_panel.counts()["retain"] == 2
+    w.data_panel.load_file("retain", str(partly))  # appended to the table; the bad row is named first
+    qtbot.waitUntil(lambda: bool(dialogs.questions) and not w.data_panel.is_loading(), timeout=20000)
+    assert "1 row(s)" in dialogs.questions[0] and "partly.jsonl, line 2" in dialogs.questions[0]
+    assert w.data_panel.counts()["retain"] == 18 + 2
 
 
 def test_validation_lists_each_problem(qtbot, window, dialogs):
     w = window
-    w.data_panel.models["forget"].set_records([])
+    w.data_panel.set_rows([])
     w.start_run()
     assert dialogs.errors and "cannot start" in dialogs.errors[0][0] and "Forget set" in dialogs.errors[0][0]
     assert not w.controller.is_running()

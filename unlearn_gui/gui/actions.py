@@ -14,8 +14,11 @@ class Actions(QObject):
         self.w = w
         f = w.file_actions
         mp = w.model_panel
-        self.open_data = self._make("&Open data…", f.open_data, QKeySequence.StandardKey.Open,
-                                    "Load a file into the selected data table (forget, retain or probes)")
+        dp = w.data_panel  # the data actions belong to the data panel (enabled with its editing state)
+        self.open_data, self.import_data = dp.open_action, dp.import_action
+        self.save_data, self.save_data_as = dp.save_action, dp.save_as_action
+        for a in (*dp.file_actions, *(a for a in dp.edit_actions if a is not None)):
+            w.addAction(a)  # shortcuts work even when the menu bar is hidden
         self.open_folder = self._make("Open model &folder…", mp._on_folder_clicked)
         self.open_gguf = self._make("Open &GGUF model…", mp._on_gguf_clicked)
         self.save_model = self._make("&Save unlearned model…", f.save_model, QKeySequence.StandardKey.Save,
@@ -60,7 +63,8 @@ class Actions(QObject):
     def _build_menus(self) -> None:
         mb = self.w.menuBar()
         m = mb.addMenu("&File")
-        m.addAction(self.open_data)
+        for a in self.w.data_panel.file_actions:
+            m.addAction(a)
         m.addSeparator()
         m.addAction(self.open_folder)
         m.addAction(self.open_gguf)
@@ -74,6 +78,9 @@ class Actions(QObject):
         m.addAction(self.export_cluster)
         m.addSeparator()
         m.addAction(self.quit)
+        e = mb.addMenu("&Edit")
+        for a in self.w.data_panel.edit_actions:
+            e.addSeparator() if a is None else e.addAction(a)
         r = mb.addMenu("&Run")
         for a in (self.run, self.stop, self.spot):
             r.addAction(a)

@@ -25,8 +25,13 @@ def build(args=None):
 
 
 def main(args=None) -> int:
+    from PySide6.QtCore import QTimer
+
     app, window = build(args)
     window.show()
+    # data autosaved by a session that ended without saving it (a crash, a kill): offered once the
+    # window is up; only here, so the self-test and the tests never meet a leftover from elsewhere
+    QTimer.singleShot(0, window.data_panel.offer_recovery)
     return app.exec()
 
 

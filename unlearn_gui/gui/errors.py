@@ -46,6 +46,17 @@ def ask(parent: QWidget | None, title: str, text: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+def ask_save_changes(parent: QWidget | None, title: str, text: str) -> str:
+    """Save / Discard / Cancel before something would drop unsaved work: returns "save",
+    "discard" or "cancel" (tests monkeypatch this as well)."""
+    b = QMessageBox.StandardButton
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, b.Save | b.Discard | b.Cancel, parent)
+    box.setDefaultButton(b.Save)
+    box.setEscapeButton(b.Cancel)
+    box.exec()
+    return {b.Save: "save", b.Discard: "discard"}.get(box.standardButton(box.clickedButton()), "cancel")
+
+
 class _Bridge(QObject):
     """Carries exceptions raised in non-GUI threads to the GUI thread (widgets live there only)."""
 

@@ -101,6 +101,9 @@ class MainWindow(QMainWindow):
         self.model_panel.model_ready.connect(self._on_model_ready)
         self.spot_panel.asked.connect(self._on_spot_asked)
         self.spot_panel.add_to_forget.connect(self._on_add_to_forget)
+        self.compare_panel.add_forget.requested.connect(self._on_add_to_forget)
+        self.data_panel.status.connect(self._on_data_status)
+        self.data_panel.modified_changed.connect(self._on_data_modified_changed)
 
     def show_tab(self, name: str) -> None:
         self.tabs.setCurrentIndex(TABS.index(name))
@@ -110,9 +113,13 @@ class MainWindow(QMainWindow):
         o = self.method_panel.run_options()
         d = self.data_panel
         probes = d.rows("probes")
+        forget = d.rows("forget")
+        # holdout rows travel with the forget rows: session.prepare sets them aside, never trained,
+        # for the membership test; "ignore" rows stay out of the run
+        forget_rows = forget + d.rows("holdout") if forget else forget
         return C.RunConfig(
             model=C.ModelConfig(path=self.model_panel.path, device=o["device"], dtype=o["dtype"]),
-            data=C.DataConfig(forget_rows=d.rows("forget"), retain_rows=d.rows("retain"),
+            data=C.DataConfig(forget_rows=forget_rows, retain_rows=d.rows("retain"),
                               probe_rows=probes, max_length=o["max_length"]),
             method=self.method_panel.method_config(), seed=o["seed"], log_every=1, probe_every=o["probe_every"],
             probe_budget=o["probe_budget"],
@@ -220,10 +227,30 @@ class MainWindow(QMainWindow):
         self.spot_panel.show_result(ev)
 
     @Slot(object)
-    def _on_add_to_forget(self, record) -> None:
-        self.data_panel.add_record("forget", record)
-        self.log_view.log(f"added to the forget set: {record.prompt!r}")
-        self.statusBar().showMessage("Added to the forget set; the next run will use it", 8000)
+    def _on_add_to_forget(self, records) -> None:
+        """From the spot-check pane (one Record) or the compare table (a list): prompt plus the
+        original model's answer, tagged forget in the data table (undoable)."""
+        records = [records] if not isinstance(records, (list, tuple)) else list(records)
+        if not records:
+            return
+        if self.controller.is_running():
+            self.statusBar().showMessage("The data cannot change during a run; add it after the run", 8000)
+            return
+        self.data_panel.add_records(records, "forget", f"Add {len(records)} row(s) to the forget set")
+        for r in records:
+            self.log_view.log(f"added to the forget set: {r.prompt!r}")
+        self.statusBar().showMessage(f"Added {len(records)} row(s) to the forget set; the next run will use them",
+                                     8000)
+
+    @Slot(str)
+    def _on_data_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    @Slot(bool)
+    def _on_data_modified_changed(self, modified: bool) -> None:
+        self.tabs.setTabText(TABS.index("data"), "Data •" if modified else "Data")
+        self.tabs.setTabToolTip(TABS.index("data"), "The data has unsaved changes (File → Save data)"
+                                if modified else "")
 
     # ---------------------------------------------------------------- other slots
     @Slot()
@@ -243,6 +270,7 @@ class MainWindow(QMainWindow):
     def _on_model_ready(self, info) -> None:
         freeze_long_lived()  # the libraries are imported now: keep GC passes short during runs
         self.setWindowTitle(f"Unlearn GUI — {info.name}")
+        self.data_panel.set_model_info(info.path, info.name)
         self.log_view.log(f"model ready: {info.name} ({info.n_params:,} parameters)")
 
     @Slot(str)
@@ -272,6 +300,9 @@ class MainWindow(QMainWindow):
         return self.controller.is_busy() or self.model_panel.is_loading() or self.data_panel.is_loading()
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self._close_pending and not self.data_panel.confirm_discard("Quit Unlearn GUI?"):
+            event.ignore()  # unsaved data: the user cancelled, or the save did not happen
+            return
         if self._busy():
             if self.controller.is_running() and not self._close_pending:
                 if not errors.ask(self, "Quit during a run?", "A run is in progress. Stop it and quit? "
@@ -279,12 +310,14 @@ class MainWindow(QMainWindow):
                     event.ignore()
                     return
             self._close_pending = True
+            self.data_panel.close_down()
             self.controller.shutdown()
             self.statusBar().showMessage("Stopping the run before closing…")
             self._close_timer.start()
             event.ignore()
             return
         self._close_timer.stop()
+        self.data_panel.close_down()
         settings.save_window(self)
         event.accept()
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBox
                                QTextBrowser, QVBoxLayout, QWidget)
 
 from ..theme import colors
+from .compare_forget import AddToForget
 from .compare_model import COLUMNS, FILTERS, CompareFilterProxy, CompareTableModel, DiffRole, RowRole
 from .token_view import TokenViewPanel
 
@@ -116,6 +117,7 @@ class ComparePanel(QWidget):
         top.addWidget(self.headline, 1)
         top.addWidget(QLabel("Show"))
         top.addWidget(self.filter)
+        self.add_forget = AddToForget(self, top)  # tag from outputs: prompt + original answer -> forget
         self.token_view = TokenViewPanel()
         self.bottom = QTabWidget()  # the selected row in full, and its tokens coloured by probability
         self.bottom.addTab(self.detail, "Details")
