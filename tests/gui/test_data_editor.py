@@ -490,3 +490,16 @@ def test_closing_the_window_asks_about_unsaved_data(qtbot, window, dialogs, tmp_
     assert not w.isVisible()
     saved = read_records(target)
     assert len(saved) == 34 and saved[0].role == "ignore" and plain(saved) == plain(d.examples.records())
+
+
+def test_probes_stay_a_separate_list(qtbot, panel, tmp_path):
+    path = tmp_path / "probes.jsonl"
+    path.write_text('{"question": "p1", "answer": "w", "split": "forget"}\n'
+                    '{"question": "p2", "answer": "x", "split": "other"}\n', "utf-8")
+    panel.set_rows(ROWS)
+    panel.load_file("probes", str(path))
+    wait_loaded(qtbot, panel)
+    assert [(r.prompt, r.role) for r in panel.rows("probes")] == [("p1", "forget"), ("p2", "other")]
+    panel.add_record("probes", Record("p3", "y"))
+    assert panel.counts()["probes"] == 3 and panel.examples.records() == ROWS
+    assert panel.tabs.tabText(1) == "Probes (3)"

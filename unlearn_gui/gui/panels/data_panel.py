@@ -11,56 +11,26 @@ what this module does in the GUI thread is proportional to what is on screen, no
 from __future__ import annotations
 
 import time
-from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QStackedWidget, QTableView, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from ...core import readers
 from ...core.paths import DEMO_FORGET, DEMO_PROBES, DEMO_RETAIN, resource
 from ...core.records import ROLES, Record
 from .. import errors
-from ..workers import Job
-from . import retain_suggestions
+from . import import_dialogs, retain_suggestions
 from .data_import import ImportRequest, Importer, records_summary
 from .data_project import DataProject, find_recoveries, remove_recovery
 from .data_stats import StatsPanel
 from .example_editor import ExampleEditor
-from .record_dialog import RecordDialog
-from .record_model import COLUMNS, RecordTableModel, RoleDelegate
+from .import_dialogs import FILE_FILTER  # noqa: F401 - part of this module's interface (file_actions)
+from .probes_tab import ProbesTab
 
 SETS = ("forget", "retain", "probes")  # what counts() reports (the run's three inputs)
 TITLES = {"forget": "Forget", "retain": "Retain", "probes": "Probes", "holdout": "Holdout", "ignore": "Ignore"}
-FILE_FILTER = "Data files (*.jsonl *.ndjson *.json *.csv *.tsv *.parquet *.txt *.md);;All files (*)"
-PROBES_HINT = "Extra prompts answered before and after, never trained on (split: forget/retain/other)."
-
-
-def choose_files(parent, title: str, many: bool = True) -> list[str]:
-    """File dialog for imports and projects (tests replace this function)."""
-    if many:
-        paths, _ = QFileDialog.getOpenFileNames(parent, title, "", FILE_FILTER)
-        return paths
-    path, _ = QFileDialog.getOpenFileName(parent, title, "", FILE_FILTER)
-    return [path] if path else []
-
-
-class RecordTableView(QTableView):
-    def __init__(self, model: RecordTableModel, parent=None):
-        super().__init__(parent)
-        self.setModel(model)
-        self.setItemDelegateForColumn(COLUMNS.index("role"), RoleDelegate(self))
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setAlternatingRowColors(True)
-        self.setWordWrap(False)
-        self.verticalHeader().setDefaultSectionSize(24)
-        h = self.horizontalHeader()
-        h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        h.setStretchLastSection(True)
-        for col, width in enumerate((70, 340, 380)):
-            self.setColumnWidth(col, width)
 
 
 class DataPanel(QWidget):
@@ -72,19 +42,18 @@ class DataPanel(QWidget):
         super().__init__(parent)
         self.editor = ExampleEditor()
         self.examples = self.editor.model
-        self.probes = RecordTableModel(parent=self)
+        self.probe_tab = ProbesTab()
+        self.probes = self.probe_tab.model
         self.models = {"examples": self.examples, "probes": self.probes}
-        self.probe_source = ""
         self.importer = Importer(self)
         self.project = DataProject(self.examples, self)
         self.stats = StatsPanel(self.examples.records)
-        self._busy_probes = False
         self._restoring: str | None = None
         self.tabs = QTabWidget()
         self.tabs.addTab(self.editor, "Examples")
-        self.tabs.addTab(self._build_probes_tab(), "Probes")
+        self.tabs.addTab(self.probe_tab, "Probes")
         self.tabs.addTab(self.stats, "Statistics")
-        self.views = {"examples": self.editor.view, "probes": self.probe_view}
+        self.views = {"examples": self.editor.view, "probes": self.probe_tab.view}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
@@ -98,33 +67,8 @@ class DataPanel(QWidget):
         self.project.modified_changed.connect(self.modified_changed)
         self.project.saved.connect(self._on_project_saved)
         self.examples.counts_changed.connect(self._on_counts_changed)
-        for sig in (self.probes.rowsInserted, self.probes.rowsRemoved, self.probes.modelReset):
-            sig.connect(self._on_counts_changed)
+        self.probe_tab.changed.connect(self._on_counts_changed)
         self._on_counts_changed()
-
-    def _build_probes_tab(self) -> QWidget:
-        tab = QWidget()
-        v = QVBoxLayout(tab)
-        v.setContentsMargins(0, 4, 0, 0)
-        bar = QHBoxLayout()
-        self.probe_label = QLabel()
-        self.probe_label.setObjectName("hint")
-        self.probe_label.setWordWrap(True)
-        bar.addWidget(self.probe_label, 1)
-        self.probe_buttons = []
-        for text, slot, tip in (("Load file…", self._on_probe_load_clicked, "Replace the probes with a file's rows"),
-                                ("Add…", self._on_probe_add_clicked, "Type a probe prompt by hand"),
-                                ("Edit…", self._on_probe_edit_clicked, "Edit the selected probe"),
-                                ("Remove", self._on_probe_remove_clicked, "Remove the selected probes")):
-            b = QPushButton(text)
-            b.setToolTip(tip)
-            b.clicked.connect(slot)
-            bar.addWidget(b)
-            self.probe_buttons.append(b)
-        v.addLayout(bar)
-        self.probe_view = RecordTableView(self.probes)
-        v.addWidget(self.probe_view)
-        return tab
 
     def _build_actions(self) -> None:
         """Menu actions (the main window places them); row actions live on the editor."""
@@ -160,7 +104,7 @@ class DataPanel(QWidget):
     # ---------------------------------------------------------------- API: rows
     def rows(self, name: str) -> tuple[Record, ...]:
         """"probes", or a role: forget, retain, holdout, ignore."""
-        return tuple(self.probes.records()) if name == "probes" else self.examples.with_role(name)
+        return self.probe_tab.records() if name == "probes" else self.examples.with_role(name)
 
     def counts(self) -> dict[str, int]:
         c = self.examples.role_counts()
@@ -186,7 +130,7 @@ class DataPanel(QWidget):
             child, parent = parent, parent.parentWidget()
 
     def is_loading(self) -> bool:
-        return self.importer.is_busy() or self._busy_probes
+        return self.importer.is_busy() or self.probe_tab.is_loading()
 
     def is_modified(self) -> bool:
         return self.project.is_modified()
@@ -194,7 +138,7 @@ class DataPanel(QWidget):
     def add_record(self, name: str, record: Record) -> None:
         """One row: to the probes, or to the table with role ``name`` (undoable)."""
         if name == "probes":
-            self.probes.append(record)
+            self.probe_tab.append(record)
         else:
             self.add_records([record], name)
 
@@ -210,9 +154,8 @@ class DataPanel(QWidget):
     def set_editable(self, editable: bool) -> None:
         self._editable = editable
         self.editor.set_editable(editable)
-        t = QAbstractItemView.EditTrigger
-        self.probe_view.setEditTriggers(t.DoubleClicked | t.EditKeyPressed if editable else t.NoEditTriggers)
-        for w in (*self.probe_buttons, self.import_action, self.open_action, self.suggest_action):
+        self.probe_tab.set_editable(editable)
+        for w in (self.import_action, self.open_action, self.suggest_action):
             w.setEnabled(editable)
         self._on_undo_stack_changed()
 
@@ -231,8 +174,7 @@ class DataPanel(QWidget):
                 errors.show_error(self, f"Cannot read the demo {role} set: {errors.one_line(e)}", str(e))
                 continue
             if role == "probes":
-                self.probes.set_records(got)
-                self.probe_source = str(resource(*parts))
+                self.probe_tab.set_records(got, str(resource(*parts)))
             else:
                 rows += [r if r.role in ROLES else r.with_role(role) for r in got]
         self.examples.reset_records(rows)
@@ -242,12 +184,8 @@ class DataPanel(QWidget):
         """Probes: replace them with the file's rows. A role: append the file's rows, untagged ones
         getting that role. Read in the background; problems end in dialogs, never a crash."""
         if name == "probes":
-            self._busy_probes = True
-            self.probe_label.setText(f"Reading {Path(path).name}…")
-            job = Job(partial(_read_probes, path), "read probes")
-            job.done.connect(self._on_probes_read)
-            job.failed.connect(self._on_probes_failed)
-            job.start()
+            self.show_set("probes")
+            self.probe_tab.load(path)
         else:
             self.show_set(name)
             self.importer.start([ImportRequest(str(path), role=name)])
@@ -318,11 +256,11 @@ class DataPanel(QWidget):
     # ---------------------------------------------------------------- API: menu entries
     @Slot()
     def import_dialog(self) -> None:
-        self.import_files(choose_files(self, "Import data files"))
+        self.import_files(import_dialogs.choose_files(self, "Import data files"))
 
     @Slot()
     def open_project_dialog(self) -> None:
-        paths = choose_files(self, "Open a data project", many=False)
+        paths = import_dialogs.choose_files(self, "Open a data project", many=False)
         if paths:
             self.open_project(paths[0])
 
@@ -395,61 +333,5 @@ class DataPanel(QWidget):
         counts = self.counts()
         self.tabs.setTabText(0, f"Examples ({self.examples.rowCount():,})")
         self.tabs.setTabText(1, f"Probes ({counts['probes']})")
-        if not self._busy_probes:
-            src = f" · {Path(self.probe_source).name}" if self.probe_source else ""
-            self.probe_label.setText(f"{counts['probes']} probes{src} — {PROBES_HINT}")
         self.stats.mark_stale()
         self.counts_changed.emit(counts)
-
-    @Slot(object)
-    def _on_probes_read(self, out) -> None:
-        path, records, problems = out
-        self._busy_probes = False
-        if not records and problems:
-            self._on_counts_changed()
-            errors.show_error(self, f"No usable row in {Path(path).name}: {problems[0]}",
-                              "\n".join(str(p) for p in problems))
-            return
-        self.probes.set_records(records)
-        self.probe_source = path
-        self._on_counts_changed()
-        if problems:
-            errors.show_error(self, f"{len(problems)} row(s) of {Path(path).name} could not be read and were skipped "
-                                    f"({len(records)} loaded). First problem: {problems[0]}",
-                              "\n".join(str(p) for p in problems))
-
-    @Slot(object)
-    def _on_probes_failed(self, failure) -> None:
-        self._busy_probes = False
-        self._on_counts_changed()
-        errors.show_error(self, f"Cannot load the probes: {failure.message}", failure.details)
-
-    @Slot()
-    def _on_probe_load_clicked(self) -> None:
-        paths = choose_files(self, "Load the probes", many=False)
-        if paths:
-            self.load_file("probes", paths[0])
-
-    @Slot()
-    def _on_probe_add_clicked(self) -> None:
-        dlg = RecordDialog(parent=self)
-        if dlg.exec():
-            self.probes.append(dlg.record())
-
-    @Slot()
-    def _on_probe_edit_clicked(self) -> None:
-        rows = sorted({i.row() for i in self.probe_view.selectionModel().selectedRows()})
-        if rows:
-            dlg = RecordDialog(self.probes.record(rows[0]), parent=self)
-            if dlg.exec():
-                self.probes.replace_record(rows[0], dlg.record())
-
-    @Slot()
-    def _on_probe_remove_clicked(self) -> None:
-        self.probes.remove_rows(i.row() for i in self.probe_view.selectionModel().selectedRows())
-
-
-def _read_probes(path: str, progress) -> tuple:
-    """Job body (no Qt): valid rows plus one DataError per bad row; file-level problems raise."""
-    records, problems = readers.read_records_lenient(path)
-    return path, records, problems

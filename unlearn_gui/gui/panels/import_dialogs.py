@@ -6,11 +6,12 @@ Each dialog is opened through a module function (``choose_*``) that tests replac
 """
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
-                               QRadioButton, QSpinBox, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QRadioButton, QSpinBox, QTableView, QVBoxLayout, QWidget)
 
 from ...core.readers import MAPPING_TARGETS
 from ...core.readers_formats import preview_of
@@ -25,6 +26,16 @@ _GUESSES = {"prompt": ("query", "q", "instruction_text", "user", "input_text", "
             "text": ("content", "document", "body", "passage", "article", "doc"),
             "keys": ("keywords", "key", "tags"), "role": ("tag", "set", "subset")}
 PREVIEW_ROWS = 20
+FILE_FILTER = "Data files (*.jsonl *.ndjson *.json *.csv *.tsv *.parquet *.txt *.md);;All files (*)"
+
+
+def choose_files(parent, title: str, many: bool = True) -> list[str]:
+    """The open-file dialog for imports, projects and probes."""
+    if many:
+        paths, _ = QFileDialog.getOpenFileNames(parent, title, "", FILE_FILTER)
+        return paths
+    path, _ = QFileDialog.getOpenFileName(parent, title, "", FILE_FILTER)
+    return [path] if path else []
 
 
 @dataclass(frozen=True)
@@ -158,7 +169,7 @@ class ColumnMappingDialog(QDialog):
         self.setWindowTitle(f"Map the columns of {name}")
         self.columns = columns
         v = QVBoxLayout(self)
-        intro = QLabel(f"The columns of <b>{name}</b> are not a shape the app knows. Say which column holds "
+        intro = QLabel(f"The columns of <b>{html.escape(name)}</b> are not a shape the app knows. Say which column holds "
                        "what; the preview shows the first rows as read (row headers are the file's line numbers).")
         intro.setWordWrap(True)
         v.addWidget(intro)
