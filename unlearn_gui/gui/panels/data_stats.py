@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ...core.records import ROLES, Record
@@ -55,9 +55,10 @@ def compute_stats(records: tuple[Record, ...], model_dir: str | None, model_name
     else:
         lengths = np.fromiter((len(t.split()) for t in texts), dtype=np.int64, count=len(texts))
         unit, how = "words", "Answer length in words (whitespace split, an approximation of tokens: load a model)"
-    top = int(lengths.max()) if len(lengths) else 1
-    step = max(1, int(np.ceil((top + 1) / MAX_BINS)))
-    edges = np.arange(0, top + step + 1, step)
+    low, top = (int(lengths.min()), int(lengths.max())) if len(lengths) else (0, 1)
+    step = max(1, int(np.ceil((top - low + 1) / MAX_BINS)))
+    start = low // step * step
+    edges = np.arange(start, top + step + 1, step)
     roles = np.array([r.role for r in records], dtype=object)
     per_role, by_role = {}, {}
     for role in ROLES:
@@ -113,6 +114,12 @@ class StatsPanel(QWidget):
         if self._stale:
             self._timer.start(0)
 
+    def changeEvent(self, event) -> None:  # noqa: N802
+        """A theme switch changes the palette: redraw in the new colours."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.stats is not None:
+            self._draw(self.stats)
+
     @Slot()
     def refresh(self) -> None:
         if self._job is not None:
@@ -137,25 +144,34 @@ class StatsPanel(QWidget):
         self._job = None
         self.summary.setText(f"Statistics unavailable: {failure.message}")
 
-    def _draw(self, s: Stats) -> None:
-        for item in self._bars:
-            self.plot.removeItem(item)
-        self._bars = []
+    def _apply_theme(self) -> None:
+        c = colors()
+        self.plot.setBackground(c.plot_bg)
+        for name in ("left", "bottom"):
+            axis = self.plot.getPlotItem().getAxis(name)
+            axis.setPen(pg.mkPen(c.plot_fg))
+            axis.setTextPen(pg.mkPen(c.plot_fg))
         legend = self.plot.plotItem.legend
         if legend is not None:
-            legend.clear()
+            legend.setLabelTextColor(c.plot_fg)
+
+    def _draw(self, s: Stats) -> None:
+        """Stacked bars per role; colours follow the theme in use when drawn."""
+        self._apply_theme()
+        for item in self._bars:
+            self.plot.removeItem(item)  # also takes it out of the legend
+        self._bars = []
         width = float(s.edges[1] - s.edges[0]) if len(s.edges) > 1 else 1.0
-        x = s.edges[:-1] + width / 2
+        x = s.edges[:-1] + (width - 1) / 2  # lengths are integers: bin [a, a+w) spans a .. a+w-1
         base = np.zeros(len(x))
         for role in ROLES:
             h = s.per_role[role]
             if not h.sum():
                 continue
-            bar = pg.BarGraphItem(x=x, height=h, y0=base.copy(), width=width * 0.9, brush=role_color(role),
+            keep = h > 0  # empty bins drew as flat lines
+            bar = pg.BarGraphItem(x=x[keep], height=h[keep], y0=base[keep], width=width * 0.9, brush=role_color(role),
                                   pen=pg.mkPen(colors().plot_bg), name=role)
-            self.plot.addItem(bar)
-            if legend is not None:
-                legend.addItem(bar, role)
+            self.plot.addItem(bar)  # named: the plot's legend lists it
             self._bars.append(bar)
             base += h
         self.plot.setLabel("bottom", f"answer length ({s.unit})")

@@ -70,9 +70,11 @@ class SuggestionModel(QAbstractTableModel):
         if col == 0 and role == Qt.ItemDataRole.CheckStateRole:
             return Qt.CheckState.Checked if self.checked[row] else Qt.CheckState.Unchecked
         if col == 0 and role == Qt.ItemDataRole.DisplayRole:
-            return "already in the table" if self.present(row) else ""
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return (rec.prompt, rec.answer, rec.source)[col - 1] if col else None
+            return "in the table" if self.present(row) else ""
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole) and col:
+            return (rec.prompt, rec.answer, rec.source)[col - 1]
+        if role == Qt.ItemDataRole.ToolTipRole and self.present(row):
+            return "Already in the data table (same prompt): not offered again"
         if role == Qt.ItemDataRole.ForegroundRole and self.present(row):
             return QColor(colors().muted)
         return None
@@ -153,7 +155,7 @@ class RetainSuggestionsDialog(QDialog):
         h = self.view.horizontalHeader()
         h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         h.setStretchLastSection(True)
-        for col, width in enumerate((140, 330, 220)):
+        for col, width in enumerate((110, 340, 220)):
             self.view.setColumnWidth(col, width)
         pick = QHBoxLayout()
         for text, checked in (("Tick shown rows", True), ("Untick all", False)):
