@@ -1,7 +1,7 @@
 """Robustness cases not covered next to their modules: truncated GGUF, model folders missing files,
 cancel inside generation, a disk that fills while a model or folder is written, and the safety
 defaults (trust_remote_code off, weights_only loads). The full map of issue 7's list to tests is
-in packaging/README.md ("Robustness suite")."""
+in docs/robustness.md."""
 from __future__ import annotations
 
 import ast
@@ -259,3 +259,36 @@ def test_torch_load_refuses_pickled_code_by_default(tmp_path, monkeypatch):
     with pytest.raises(Exception, match="(?i)weights.only"):
         torch.load(f)
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_no_name_lookup_or_connection_during_a_headless_run(tiny_model_dir, qa_files, tmp_path, monkeypatch):
+    """Stricter than test_models' connect guard: on a machine without DNS a download attempt fails
+    at the name lookup and never reaches connect(), so lookups of non-local names count too. The
+    whole headless path: CLI, data, model, training, generation, scorecard, run folder, report."""
+    import socket
+
+    from unlearn_gui.__main__ import main
+
+    attempts = []
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+    local = ("localhost", "127.0.0.1", "::1", "", None)
+
+    def lookup(host, *a, **k):
+        if host not in local:
+            attempts.append(("lookup", host))
+            raise socket.gaierror(socket.EAI_NONAME, "network access is forbidden during a run")
+        return real_getaddrinfo(host, *a, **k)
+
+    def connect(self, address):
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if host not in local and not str(host).startswith("/"):
+            attempts.append(("connect", address))
+            raise OSError("network access is forbidden during a run")
+        return real_connect(self, address)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    rc = main(["run", "--model", str(tiny_model_dir), "--forget", str(qa_files["forget"]), "--retain",
+               str(qa_files["retain"]), "--probes", str(qa_files["probes"]), "--method", "dipo", "--steps", "1",
+               "--out", str(tmp_path / "run"), "--quiet"])
+    assert rc == 0 and (tmp_path / "run" / "report.html").is_file()
+    assert attempts == []
