@@ -108,7 +108,10 @@ class ExampleEditor(QWidget):
     # ---------------------------------------------------------------- API
     def selected_rows(self) -> list[int]:
         """Selected rows as rows of the model (not of the filtered view), ascending."""
-        return sorted(self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in self.view.selected_rows())
+        rows = self.view.selected_rows()
+        if not self.proxy.is_filtered():
+            return rows  # the proxy never sorts: unfiltered, its rows are the model's
+        return sorted(self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in rows)
 
     def select_rows(self, rows) -> None:
         sel = QItemSelection()
