@@ -503,3 +503,22 @@ def test_probes_stay_a_separate_list(qtbot, panel, tmp_path):
     panel.add_record("probes", Record("p3", "y"))
     assert panel.counts()["probes"] == 3 and panel.examples.records() == ROWS
     assert panel.tabs.tabText(1) == "Probes (3)"
+
+
+def test_cells_edit_in_place_enter_commits_shift_enter_adds_a_line(qtbot, panel):
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    panel.set_rows(ROWS)
+    view, proxy = panel.editor.view, panel.editor.proxy
+    view.edit(proxy.index(1, COLUMNS.index("answer")))
+    editor = view.viewport().findChild(QPlainTextEdit)
+    assert editor is not None and editor.toPlainText() == "Paris"
+    editor.setPlainText("Paris")
+    editor.moveCursor(editor.textCursor().MoveOperation.End)
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(editor, "(France)")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: panel.examples.record(1).answer == "Paris\n(France)", timeout=WAIT)
+    assert panel.examples.undo_stack.undoText() == "Edit answer"
+    panel.undo()
+    assert panel.examples.record(1) == ROWS[1]

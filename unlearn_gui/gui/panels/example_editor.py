@@ -93,7 +93,8 @@ class ExampleEditor(QWidget):
             self.tag_actions[role] = a
         self.add_action = QAction("&Add row…", self)
         self.add_action.triggered.connect(self.add_row)
-        self.edit_action = QAction("&Edit row…\tF2 edits a cell", self)
+        self.edit_action = QAction("&Edit row…", self)
+        self.edit_action.setStatusTip("Every field of the selected row (F2 or a double-click edits one cell)")
         self.edit_action.triggered.connect(self.edit_current)
         self.duplicate_action = QAction("D&uplicate rows\tCtrl+D", self)
         self.duplicate_action.triggered.connect(self.duplicate_selected)
