@@ -2,12 +2,16 @@
 remembers its layout, and closes cleanly during a run (cancel, wait for the thread, then close)."""
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QScrollArea, QSplitter, QTabWidget, \
     QVBoxLayout, QWidget
 
 from ..core import config as C
 from ..core import events as E
+from ..core import models
 from . import about, errors, settings, theme
 from .actions import Actions
 from .eval_actions import EvalActions
@@ -197,6 +201,15 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_run_ended(self, result) -> None:
         self._set_running(False)
+        self._prefetch_tokenizer()
+
+    def _prefetch_tokenizer(self) -> None:
+        """Parse the tokenizer for the next run now, while nothing trains (core.models)."""
+        info = self.model_panel.info
+        if info is None:
+            return
+        job = Job(partial(_prefetch, info.path), "prefetch tokenizer", self)
+        job.start()
 
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
@@ -332,3 +345,10 @@ class MainWindow(QMainWindow):
         self._close_pending = True
         self.controller.shutdown(wait=True)
         Job.wait_all()
+
+
+def _prefetch(path: str, _progress) -> None:
+    try:
+        models.prefetch_tokenizer(Path(path))
+    except (models.ModelError, OSError):
+        pass  # only a head start: the next run loads the tokenizer itself and reports any problem

@@ -146,9 +146,11 @@ class RunPanel(QWidget):
             self.progress.setValue(0)
             self.progress.setFormat(f"step 0/{ev.total_steps}")
             self.phase.setText(f"{ev.method} on {ev.model_name} ({'LoRA' if ev.lora else 'full'}, {ev.device}, "
-                               f"{ev.dtype}) — generating the 'before' answers…")
-        elif isinstance(ev, E.Samples) and ev.stage == "before":
+                               f"{ev.dtype}) — starting…")
+        elif isinstance(ev, E.Samples) and ev.stage == "before" and self._step == 0:
             self.phase.setText("Training…")
+        elif isinstance(ev, E.Samples) and ev.stage == "before":
+            self.phase.setText("Training done — the 'before' answers are in; generating the 'after' answers…")
         elif isinstance(ev, E.Samples) and ev.stage == "after" and self._stopped_at is not None:
             self.phase.setText(f"Stopped after {self._stopped_at} steps; the model keeps what it learned. "
                                "The 'after' answers are in the comparison below.")
@@ -159,7 +161,10 @@ class RunPanel(QWidget):
             self.progress.setFormat(f"step {ev.step}/{ev.total_steps}")
             self.loss_plot.add_step(ev)
             if ev.step == ev.total_steps:
-                self.phase.setText("Training done — generating the 'after' answers…")
+                self.phase.setText("Training done — generating the 'before' (original weights) and 'after' "
+                                   "answers and the scorecard…")
+            elif ev.step == 1:
+                self.phase.setText("Training…")
             self._update_stats()
         elif isinstance(ev, E.EvalResult):
             self.probe_plot.add_eval(ev)
