@@ -39,7 +39,7 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench.py
 
-# Desktop bundle: PyInstaller one-folder build in dist/unlearn-gui/ (about 7 minutes on the 2-core
+# Desktop bundle: PyInstaller one-folder build in dist/unlearn-gui/ (3.5-7 minutes on the 2-core
 # machine), then its --self-test. See packaging/README.md (size, .desktop entry).
 PKG_STAMP := $(VENV)/.installed-package
 $(PKG_STAMP): $(STAMP)
