@@ -83,6 +83,8 @@ def test_literal_cpu_launch_with_an_mpi_hostfile_runs_two_ranks(tiny_model_dir, 
     assert mpi.returncode == 0, mpi.stdout[-2000:] + mpi.stderr[-3000:]
     out = mpi.stdout + mpi.stderr
     assert "rank 1: completed, 3 steps, 2 forget rows per micro-batch" in out and out.count("done in") == 1
+    rows = [json.loads(x) for x in (tmp_path / "mpi" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3]  # written once, by rank 0
     single = _run([sys.executable, "-m", "unlearn_gui", *common, "--out", str(tmp_path / "single")])
     assert single.returncode == 0, single.stderr[-3000:]
     _assert_same_weights(tmp_path / "mpi", tmp_path / "single")
