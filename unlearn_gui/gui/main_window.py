@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         self.data_panel, self.run_panel, self.compare_panel = DataPanel(), RunPanel(), ComparePanel()
         self.spot_panel, self.log_view = SpotCheckPanel(), LogView()
         self._close_pending = False
+        self._prefetch_job: Job | None = None
         self.viewing_saved = False
         self._build_layout()
         self.file_actions = FileActions(self)
@@ -206,10 +207,9 @@ class MainWindow(QMainWindow):
     def _prefetch_tokenizer(self) -> None:
         """Parse the tokenizer for the next run now, while nothing trains (core.models)."""
         info = self.model_panel.info
-        if info is None:
+        if info is None or self._close_pending:
             return
-        job = Job(partial(_prefetch, info.path), "prefetch tokenizer", self)
-        job.start()
+        self._prefetch_job = Job(partial(_prefetch, info.path), "prefetch tokenizer", self).start()
 
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
@@ -310,7 +310,9 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- closing
     def _busy(self) -> bool:
-        return self.controller.is_busy() or self.model_panel.is_loading() or self.data_panel.is_loading()
+        prefetching = self._prefetch_job is not None and self._prefetch_job.is_running()
+        return self.controller.is_busy() or self.model_panel.is_loading() or self.data_panel.is_loading() \
+            or prefetching
 
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self._close_pending and not self.data_panel.confirm_discard("Quit Unlearn GUI?"):
