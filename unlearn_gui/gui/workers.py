@@ -58,7 +58,11 @@ class Job(QObject):
     active: set["Job"] = set()
 
     def __init__(self, fn: Callable, name: str = "job", parent: QObject | None = None):
-        super().__init__(parent)
+        # Never owned by a Qt parent: a parent deleted while the thread runs (a closed dialog, a
+        # window torn down) would delete this object under its running thread and leave it in
+        # ``active`` forever. ``active`` keeps it alive until the thread has ended; ``parent`` is
+        # accepted for the callers' readability only.
+        super().__init__(None)
         self.name = name
         self._thread = QThread()
         self._thread.setObjectName(name)
