@@ -8,7 +8,22 @@ generation with ``gc.freeze()`` so later collections only walk what a run create
 """
 from __future__ import annotations
 
+import contextlib
 import gc
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """No cyclic collection inside; everything alive at the end is frozen. Nests (the outermost
+    re-enables). For background jobs that import or load long-lived objects."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def import_run_modules() -> None:
@@ -19,18 +34,12 @@ def import_run_modules() -> None:
     trigger held the GIL for 270-330 ms each (benchmarks/gui_bench.py, "app_warmup" phase), a
     visible freeze of a window that has just opened.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         import peft  # noqa: F401
 
         from ..core import engine, metrics, session  # noqa: F401
 
         metrics.rouge_l_recall("warm up", "warm up")  # loads rouge_score and nltk's stemmer
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def freeze_long_lived() -> None:

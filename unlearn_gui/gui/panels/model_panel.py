@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 
 from ...core import models
 from .. import errors, settings
-from ..warmup import import_run_modules
+from ..warmup import gc_paused, import_run_modules
 from ..workers import Job
 
 BUILTIN = "default"
@@ -214,13 +214,14 @@ def _auto_device() -> str:
 
 def _resolve_and_describe(path: str, progress) -> models.ModelInfo:
     """Job body (no Qt): may convert a GGUF (slow, first use only)."""
-    model_dir = models.resolve_model_dir(path, lambda s, m, f: progress((s, m, f)))
-    progress(("describe", "Reading the model config", 0.9))
-    info = models.describe(model_dir)
-    progress(("warmup", "Preparing the training code", 0.95))
-    import_run_modules()
-    try:
-        models.prefetch_tokenizer(model_dir)  # parsed here, not on the run's thread (GIL: window stalls)
-    except models.ModelError:
-        pass  # the run reports a broken tokenizer with its own message
+    with gc_paused():  # transformers' imports in describe() set off full collections (~100-180 ms GIL)
+        model_dir = models.resolve_model_dir(path, lambda s, m, f: progress((s, m, f)))
+        progress(("describe", "Reading the model config", 0.9))
+        info = models.describe(model_dir)
+        progress(("warmup", "Preparing the training code", 0.95))
+        import_run_modules()
+        try:
+            models.prefetch_tokenizer(model_dir)  # parsed here, not on the run's thread (GIL: window stalls)
+        except models.ModelError:
+            pass  # the run reports a broken tokenizer with its own message
     return info
