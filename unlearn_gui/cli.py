@@ -37,6 +37,12 @@ def build_run_parser(sub) -> argparse.ArgumentParser:
                    help="stop rule: stop at the first live probe where forget Prob < X (and retain Prob > Y, "
                         "if given) and keep that step; if never met, keep the probe step closest to it")
     p.add_argument("--stop-retain-above", type=float, metavar="Y", help="stop rule: retain Prob must stay above Y")
+    p.add_argument("--probe-every", type=int, metavar="N",
+                   help="live probe (forget/retain answer log-prob) every N steps and at the last one; 0 = only the "
+                        "step-0 probe (default 5)")
+    p.add_argument("--probe-budget", type=float, metavar="F",
+                   help="most of the training time the live probes may take, 0-1 (default 0.03); a due probe "
+                        "waits until it fits; 0 = no cap")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -116,7 +122,7 @@ def make_config(a):
     top = {"seed": a.seed} if a.seed is not None else {}
     if a.no_scorecard:
         top["scorecard"] = False
-    for key in ("stop_forget_below", "stop_retain_above"):
+    for key in ("stop_forget_below", "stop_retain_above", "probe_every", "probe_budget"):
         if getattr(a, key) is not None:
             top[key] = getattr(a, key)
     return replace(base, model=model, data=data, method=replace(base.method, **m), out_dir=a.out, **top)

@@ -99,3 +99,19 @@ def test_report_command_writes_self_contained_html(tiny_model_dir, qa_files, tmp
     assert "<script src" not in html and "http://" not in html and "https://" not in html
     bad = cli("report", str(tmp_path))
     assert bad.returncode == 1 and "not a run folder" in bad.stderr
+
+
+def test_probe_flags_set_how_often_the_live_probe_runs(tiny_model_dir, qa_files, tmp_path):
+    def probed_steps(*flags):
+        out = tmp_path / f"run{len(flags)}"
+        r = cli("run", "--model", str(tiny_model_dir), "--forget", str(qa_files["forget"]), "--retain",
+                str(qa_files["retain"]), "--out", str(out), "--steps", "4", "--no-scorecard", "--quiet", *flags)
+        assert r.returncode == 0, r.stderr
+        rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+        cfg = json.loads((out / "config.json").read_text())
+        return [row["step"] for row in rows if "forget_logprob" in row], cfg
+
+    steps, cfg = probed_steps("--probe-every", "1", "--probe-budget", "0")
+    assert steps == [1, 2, 3, 4] and cfg["probe_every"] == 1 and cfg["probe_budget"] == 0
+    steps, cfg = probed_steps("--probe-every", "0")
+    assert steps == [] and cfg["probe_every"] == 0  # only the step-0 probe (no logged step) remains

@@ -60,7 +60,7 @@ SPECS: dict[str, ParamSpec] = {s.name: s for s in (
     _S("seed", "Seed", "int", "Random seed for batching and adapter initialisation, so a run can be repeated "
        "exactly.", 0, 2**31 - 1),
     _S("probe_every", "Probe every", "int", "Measure the forget and retain answer log-prob on the probe items every "
-       "N steps (0 = only at the start and the end).", 0, 100000),
+       "N steps and at the last step (0 = only before the first step).", 0, 100000),
     _S("probe_budget", "Probe time share", "float", "Most of the training time the live probes may use (0.2 = "
        "20%): a due probe waits until it fits, so the curve gets fewer points on slow machines; 0 = no cap.",
        0, 1, 0.05, 2),
