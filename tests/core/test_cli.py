@@ -21,7 +21,8 @@ def test_cli_end_to_end_on_tiny_model(tiny_model_dir, qa_files, tmp_path):
     assert cfg["method"]["name"] == "npo" and cfg["method"]["steps"] == 3 and cfg["seed"] == 3
     assert cfg["method"]["beta"] == 0.1  # unspecified values resolved from the preset
     rows = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [row["step"] for row in rows] == [1, 2, 3]
+    assert [row["step"] for row in rows] == [0, 1, 2, 3]  # step 0: the live probe before training
+    assert "forget_logprob" in rows[0] and "loss" not in rows[0]
     s = json.loads((out / "summary.json").read_text())
     assert s["status"] == "completed" and s["method"] == "npo" and s["steps"] == 3 and s["wall_s"] > 0
     assert {"forget_logprob", "retain_logprob"} <= set(s["metrics"]["before"]) & set(s["metrics"]["after"])
@@ -109,7 +110,7 @@ def test_probe_flags_set_how_often_the_live_probe_runs(tiny_model_dir, qa_files,
         assert r.returncode == 0, r.stderr
         rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
         cfg = json.loads((out / "config.json").read_text())
-        return [row["step"] for row in rows if "forget_logprob" in row], cfg
+        return [row["step"] for row in rows if "forget_logprob" in row and row["step"] > 0], cfg
 
     steps, cfg = probed_steps("--probe-every", "1", "--probe-budget", "0")
     assert steps == [1, 2, 3, 4] and cfg["probe_every"] == 1 and cfg["probe_budget"] == 0

@@ -43,7 +43,7 @@ def test_two_rank_ddp_matches_single_process(tiny_model_dir, qa_files, tmp_path)
     summary = json.loads((tmp_path / "ddp" / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["steps"] == 3
     rows = [json.loads(x) for x in (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == [1, 2, 3]  # written once, by rank 0
+    assert [r["step"] for r in rows] == [0, 1, 2, 3]  # written once, by rank 0 (step 0: the first probe)
     _assert_same_weights(tmp_path / "ddp", tmp_path / "single")
 
 
@@ -84,7 +84,7 @@ def test_literal_cpu_launch_with_an_mpi_hostfile_runs_two_ranks(tiny_model_dir, 
     out = mpi.stdout + mpi.stderr
     assert "rank 1: completed, 3 steps, 2 forget rows per micro-batch" in out and out.count("done in") == 1
     rows = [json.loads(x) for x in (tmp_path / "mpi" / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == [1, 2, 3]  # written once, by rank 0
+    assert [r["step"] for r in rows] == [0, 1, 2, 3]  # written once, by rank 0 (step 0: the first probe)
     single = _run([sys.executable, "-m", "unlearn_gui", *common, "--out", str(tmp_path / "single")])
     assert single.returncode == 0, single.stderr[-3000:]
     _assert_same_weights(tmp_path / "mpi", tmp_path / "single")

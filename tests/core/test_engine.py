@@ -227,8 +227,9 @@ def test_run_folder_layout(tiny_model_dir, qa_files, tmp_path):
     res = engine.run(C.RunConfig(**{**cfg.__dict__, "out_dir": str(tmp_path / "run")}), lambda e: None)
     assert res.status == "completed"
     run = load_run_folder(tmp_path / "run")
-    assert [r["step"] for r in run["metrics"]] == [1, 2]
-    assert {"step", "loss", "forget_loss", "retain_loss", "lr", "grad_norm", "elapsed_s"} <= set(run["metrics"][0])
+    assert [r["step"] for r in run["metrics"]] == [0, 1, 2]  # step 0: the probe before training
+    assert {"step", "forget_logprob", "retain_logprob"} <= set(run["metrics"][0])
+    assert {"step", "loss", "forget_loss", "retain_loss", "lr", "grad_norm", "elapsed_s"} <= set(run["metrics"][1])
     s = run["summary"]
     assert s["status"] == "completed" and s["method"] == "dipo" and s["steps"] == 2
     assert {"prompt", "split", "reference", "before", "after"} <= set(s["generations"][0])

@@ -93,12 +93,15 @@ def _answer_tasks(s, tasks, step, emit, cancel):
         emit(SpotCheckResult(req.request_id, req.prompt, orig, cur, step))
 
 
-def initial_probe(s, emit) -> None:
-    """The step-0 live probe (the curves' starting point); its time is the probe budget's first
-    estimate of what one probe costs."""
+def initial_probe(s, emit, writer=None) -> None:
+    """The step-0 live probe (the curves' starting point, also a ``metrics.jsonl`` row); its time
+    is the probe budget's first estimate of what one probe costs."""
     t = time.perf_counter()
-    emit(EvalResult(step=0, **probe_metrics(s.model, s.probe_forget, s.probe_retain, s.autocast_dtype)))
+    ev = EvalResult(step=0, **probe_metrics(s.model, s.probe_forget, s.probe_retain, s.autocast_dtype))
     s.probe_s = time.perf_counter() - t
+    emit(ev)
+    if writer is not None:
+        writer.eval(ev)
 
 
 def train(s, emit, cancel, tasks, writer, result) -> int:
@@ -239,7 +242,7 @@ def run(cfg: config_mod.RunConfig, on_event, cancel: CancelToken | None = None,
         else:
             on_event(LogMessage("info", "the 'before' answers and scorecard come from the original weights "
                                         "after training, so training starts at once"))
-        initial_probe(s, on_event)
+        initial_probe(s, on_event, writer)
         train(s, on_event, cancel, tasks, writer, result)
         result.finish_after(on_event, cancel)
         result.status = "completed"
