@@ -43,6 +43,9 @@ def build_run_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--probe-budget", type=float, metavar="F",
                    help="most of the training time the live probes may take, 0-1 (default 0.03); a due probe "
                         "waits until it fits; 0 = no cap")
+    p.add_argument("--probe-samples-every", type=int, metavar="N",
+                   help="print greedy answers of 2 forget + 2 retain probe prompts at step 0 and every Nth live "
+                        "probe (default 2; 0 = off)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -91,7 +94,10 @@ class Printer:
         elif isinstance(ev, E.RunStarted):
             self._line(f"{ev.method} on {ev.model_name} ({'LoRA' if ev.lora else 'full'}, {ev.device}, {ev.dtype}): "
                        f"{ev.n_forget} forget, {ev.n_retain} retain, {ev.n_probes} probes, {ev.total_steps} steps")
-        elif isinstance(ev, E.Samples):
+        elif isinstance(ev, E.Samples) and ev.stage == "probe":
+            for g in ev.rows:
+                self._line(f"answer @ step {ev.step} [{g.split}] {_short(g.prompt, 48)} -> {_short(g.text, 64)}")
+        elif isinstance(ev, E.Samples) and ev.stage != "rows":
             self._line(f"generated {len(ev.rows)} {ev.stage} answers")
         elif isinstance(ev, E.StepMetrics):
             rate = ev.step / ev.elapsed_s if ev.elapsed_s > 0 else 0.0
@@ -122,7 +128,7 @@ def make_config(a):
     top = {"seed": a.seed} if a.seed is not None else {}
     if a.no_scorecard:
         top["scorecard"] = False
-    for key in ("stop_forget_below", "stop_retain_above", "probe_every", "probe_budget"):
+    for key in ("stop_forget_below", "stop_retain_above", "probe_every", "probe_budget", "probe_samples_every"):
         if getattr(a, key) is not None:
             top[key] = getattr(a, key)
     return replace(base, model=model, data=data, method=replace(base.method, **m), out_dir=a.out, **top)
@@ -160,3 +166,8 @@ def cmd_run(a) -> int:
         return 130
     print(f"error: {result.error}", file=sys.stderr)
     return 1
+
+
+def _short(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= n else text[: n - 1] + "…")

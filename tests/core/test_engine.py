@@ -42,12 +42,23 @@ def test_event_order_and_exactly_one_finish(tiny_model_dir, qa_files):
     assert k[-1] == "RunFinished" and k.count("RunFinished") == 1
     # LoRA keeps the original weights (adapters off), so training starts first and the "before"
     # answers are generated from the original weights afterwards
-    assert k.index("RunStarted") < k.index("StepMetrics") < k.index("Samples")
-    samples = [e for e in ev if isinstance(e, E.Samples)]
+    full = [i for i, e in enumerate(ev) if isinstance(e, E.Samples) and e.stage in ("before", "after")]
+    assert k.index("RunStarted") < k.index("StepMetrics") < full[0]
+    rows = next(e for e in ev if isinstance(e, E.Samples))  # the compare rows come first, unanswered
+    assert rows.stage == "rows" and k.index("RunStarted") < k.index("Samples") and not any(g.text for g in rows.rows)
+    samples = [ev[i] for i in full]
     assert [s.stage for s in samples] == ["before", "after"]
     assert {g.source for g in samples[0].rows} == {"forget", "retain", "probe"}
     evals = [e.step for e in ev if isinstance(e, E.EvalResult)]
     assert evals == [0, 2, 4]
+    # a handful answered with the live probe: at step 0, then every 2nd probe (step 4, also the last)
+    probe = [e for e in ev if isinstance(e, E.Samples) and e.stage == "probe"]
+    assert [e.step for e in probe] == [0, 4]
+    assert sorted(g.split for g in probe[0].rows) == ["forget", "forget", "retain", "retain"]
+    # held-out probe rows are picked first (the data has one per side), then the sets' own rows
+    assert sorted((g.split, g.source) for g in probe[0].rows if g.source == "probe") == [
+        ("forget", "probe"), ("retain", "probe")]
+    assert probe[-1].rows[0].text == next(r for r in samples[1].rows if r.prompt == probe[-1].rows[0].prompt).text
     fin = ev[-1]
     assert fin.status == "completed" and fin.steps_done == 4
     assert set(fin.summary["metrics"]["before"]) >= {"forget_logprob", "retain_logprob"}

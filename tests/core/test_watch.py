@@ -198,3 +198,22 @@ def test_config_round_trip():
     back = C.from_dict(C.to_dict(cfg))
     assert (back.stop_forget_below, back.stop_retain_above, back.alarm_retain_drop) == (0.1, 0.4, 2.0)
     assert isinstance(Alarm(1, "x", "y").to_row(), dict)
+
+
+def test_live_probe_answers_alarm_only_when_every_fluent_one_went_bad():
+    """The handful answered with the live probe (2 retain rows here) is judged against its own
+    step-0 answers; one answer flipping is not a collapse, all of them from none is."""
+    from unlearn_gui.core.events import Generation, Samples
+
+    def rows(*texts):
+        return tuple(Generation(f"q{i}", "retain", "probe", "ref", t) for i, t in enumerate(texts))
+
+    fine, loop = "Paris is the capital of France.", "the the the the the the the the the the"
+    w = W.Watch(retain_drop=1.0)
+    assert w.feed(Samples("probe", 0, rows(fine, loop))) == []
+    assert w.feed(Samples("probe", 4, rows(loop, loop))) == []  # one was already bad at step 0
+    w = W.Watch(retain_drop=1.0)
+    w.feed(Samples("probe", 0, rows(fine, fine)))
+    assert w.feed(Samples("probe", 2, rows(fine, loop))) == []  # one of two: not yet
+    alarms = w.feed(Samples("probe", 4, rows(loop, loop)))
+    assert [a.kind for a in alarms] == ["repetition"] and alarms[0].step == 4

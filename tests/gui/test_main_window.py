@@ -218,6 +218,9 @@ def test_compare_rows_appear_with_before_answers(qtbot, window):
     _run_and_wait(qtbot, w)
     kinds = [type(e).__name__ for e in seen]
     # LoRA: training starts at once; the "before" answers come from the original weights after it
-    assert kinds.index("StepMetrics") < kinds.index("Samples")
-    stages = [e.stage for e in seen if isinstance(e, E.Samples)]
-    assert stages == ["before", "after"] and kinds[-1] == "RunFinished"
+    full = [i for i, e in enumerate(seen) if isinstance(e, E.Samples) and e.stage in ("before", "after")]
+    assert kinds.index("StepMetrics") < full[0]
+    assert [seen[i].stage for i in full] == ["before", "after"] and kinds[-1] == "RunFinished"
+    # the live probe's handful of answers came first (step 0); the table holds every compare row
+    assert [e.step for e in seen if isinstance(e, E.Samples) and e.stage == "probe"][0] == 0
+    assert w.compare_panel.model.rowCount() == len(seen[full[0]].rows)

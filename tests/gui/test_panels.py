@@ -74,6 +74,27 @@ def test_compare_panel_fills_in_stages(qtbot):
     assert p.row_count() == 3
 
 
+def test_compare_rows_first_then_probe_answers_then_before_after(qtbot):
+    """The run sends its rows first (no answers), then a handful of live-probe answers, which only
+    update the rows they name; "before" and "after" fill the whole table at the end."""
+    from unlearn_gui.gui.panels.compare_panel import ComparePanel
+
+    p = ComparePanel()
+    qtbot.addWidget(p)
+    m = p.model
+    p.on_samples(E.Samples("rows", 0, _gens(["", "", ""])))
+    assert p.row_count() == 3 and all(r.before is None and r.current() is None for r in m.rows)
+    handful = _gens(["It is Hog.", "Paris.", "Voldemort."])[::2]  # rows 0 and 2 only
+    p.on_samples(E.Samples("probe", 0, handful))  # the step-0 baseline is not an intermediate answer
+    assert m.rows[0].current() is None
+    p.on_samples(E.Samples("probe", 6, handful))
+    assert p.row_count() == 3 and m.index(0, 4).data() == "(step 6) It is Hog."
+    assert m.rows[1].current() is None and m.rows[2].latest == "Voldemort."
+    p.on_samples(E.Samples("before", 0, _gens(["It is Hogwarts.", "Paris.", "Voldemort."])))
+    p.on_samples(E.Samples("after", 8, _gens(["I am not sure.", "Paris.", "Voldemort."])))
+    assert m.rows[0].before == "It is Hogwarts." and m.index(0, 4).data() == "I am not sure."
+
+
 def test_compare_loads_saved_generations(qtbot):
     from unlearn_gui.gui.panels.compare_panel import ComparePanel
 

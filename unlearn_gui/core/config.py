@@ -72,7 +72,10 @@ class RunConfig:
     # Most of the training time the live probes may take (0 = no cap): a due probe waits until it
     # fits, so probes cost at most this share of the run (docs/performance.md).
     probe_budget: float = 0.03
-    sample_every: int = 0  # greedy probe generations every N steps (0 = only before/after)
+    sample_every: int = 0  # greedy answers for every compare row every N steps (0 = only before/after)
+    # greedy answers for a handful of probe rows (2 forget + 2 retain) at step 0 and at every Nth live
+    # probe (and the last); their time counts towards probe_budget. 0 = off
+    probe_samples_every: int = 2
     max_new_tokens: int = 32
     out_dir: str | None = None
     save_model: bool = True  # when out_dir is set: write model/ (full) or adapter/ (LoRA)
@@ -120,6 +123,7 @@ def validate(cfg: RunConfig) -> list[tuple[str, str]]:
         ("log_every", cfg.log_every, lambda v: v >= 1, "must be at least 1"),
         ("probe_every", cfg.probe_every, lambda v: v >= 0, "must be >= 0"),
         ("probe_budget", cfg.probe_budget, lambda v: 0 <= v <= 1, "must be between 0 and 1 (0 = no cap)"),
+        ("probe_samples_every", cfg.probe_samples_every, lambda v: v >= 0, "must be >= 0"),
     ]
     for name, value, ok, msg in checks:
         if value is not None and not ok(value):

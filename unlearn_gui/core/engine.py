@@ -24,7 +24,7 @@ from .cancel import Cancelled, CancelToken
 from .data import PairSampler, collate
 from .distributed import Dist
 from .evaluate import probe_metrics
-from .events import EvalResult, LogMessage, RunFinished, RunStarted, SpotCheckResult, StepMetrics
+from .events import EvalResult, LogMessage, RunFinished, RunStarted, Samples, SpotCheckResult, StepMetrics
 from .methods import REGISTRY, LossInputs, kl_ref_theta, nll_mean
 from .result import RunResult
 from .runs import RunLog
@@ -93,15 +93,17 @@ def _answer_tasks(s, tasks, step, emit, cancel):
         emit(SpotCheckResult(req.request_id, req.prompt, orig, cur, step))
 
 
-def initial_probe(s, emit, writer=None) -> None:
-    """The step-0 live probe (the curves' starting point, also a ``metrics.jsonl`` row); its time
-    is the probe budget's first estimate of what one probe costs."""
+def initial_probe(s, emit, writer=None, cancel: CancelToken | None = None) -> None:
+    """The step-0 live probe (the curves' starting point, also a ``metrics.jsonl`` row) and the
+    probe answers' baseline; its time is the probe budget's first estimate of what one probe costs."""
     t = time.perf_counter()
     ev = EvalResult(step=0, **probe_metrics(s.model, s.probe_forget, s.probe_retain, s.autocast_dtype))
-    s.probe_s = time.perf_counter() - t
     emit(ev)
     if writer is not None:
         writer.eval(ev)
+    if s.cfg.probe_samples_every:
+        s.probe_samples(emit, 0, cancel)
+    s.probe_s = time.perf_counter() - t
 
 
 def train(s, emit, cancel, tasks, writer, result) -> int:
@@ -120,6 +122,7 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
     amp = s.autocast_dtype
     t0, done = time.perf_counter(), 0
     probes = ProbeClock(cfg.probe_every, cfg.probe_budget, hp.steps, s.probe_s)
+    n_probes = 0
     for step in range(1, hp.steps + 1):
         cancel.raise_if_cancelled()
         _answer_tasks(s, tasks, done, emit, cancel)
@@ -150,8 +153,11 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
         if probes.due(step, time.perf_counter() - t0):
             with probes.timing():
                 ev = EvalResult(step=step, **probe_metrics(s.model, s.probe_forget, s.probe_retain, amp))
-            emit(ev)
-            writer.eval(ev)
+                emit(ev)
+                writer.eval(ev)
+                n_probes += 1
+                if cfg.probe_samples_every and (n_probes % cfg.probe_samples_every == 0 or step == hp.steps):
+                    s.probe_samples(emit, step, cancel)
             if result.watch is not None and result.watch.probe(ev, s.model, emit):
                 break  # the stop rule is met: keep this step
         if cfg.sample_every and step % cfg.sample_every == 0 and step != hp.steps:
@@ -237,12 +243,13 @@ def run(cfg: config_mod.RunConfig, on_event, cancel: CancelToken | None = None,
         on_event(RunStarted(cfg.method.name, cfg.method.steps, s.model_name, len(s.forget), len(s.retain),
                             sum(g.source == "probe" for g in s.compare), s.lora, s.device,
                             s.dtype_label, config_mod.to_dict(cfg)))
+        on_event(Samples("rows", 0, tuple(s.compare)))  # prompts and references, answers to come
         if not s.original_kept:  # full fine-tuning without a reference copy: measure the original now
             result.measure_before(on_event, cancel)
         else:
             on_event(LogMessage("info", "the 'before' answers and scorecard come from the original weights "
                                         "after training, so training starts at once"))
-        initial_probe(s, on_event, writer)
+        initial_probe(s, on_event, writer, cancel)
         train(s, on_event, cancel, tasks, writer, result)
         result.finish_after(on_event, cancel)
         result.status = "completed"

@@ -102,7 +102,10 @@ class Generation:
 
 @dataclass(frozen=True)
 class Samples:
-    """Greedy generations at a point of the run: ``stage`` is "before", "step" or "after"."""
+    """Greedy generations at a point of the run: ``stage`` is "before", "step" or "after" (every
+    compare row, in order), "probe" (a handful of rows answered with the live probe: step 0,
+    then every ``probe_samples_every``-th probe and the last one), or "rows" (every compare row
+    with no answer yet, sent once at the start so a table can show prompts and references)."""
 
     stage: str
     step: int

@@ -109,6 +109,30 @@ class Session:
         disabled, or a frozen reference copy), so "before" measurements may wait until then."""
         return self.lora or self.ref_model is not None
 
+    PROBE_SAMPLE_ROWS = 2  # per side
+
+    @functools.cached_property
+    def probe_sample_rows(self) -> list[int]:
+        """Indices into ``compare`` of the handful answered with the live probe: per side (forget,
+        retain) up to two rows, held-out probe rows first (they were never trained on, so they show
+        generalisation), then the set's own rows."""
+        out = []
+        for side in ("forget", "retain"):
+            rows = [i for i, g in enumerate(self.compare) if g.split == side]
+            rows.sort(key=lambda i: self.compare[i].source != "probe")
+            out += rows[:self.PROBE_SAMPLE_ROWS]
+        return sorted(out)
+
+    def probe_samples(self, emit, step: int, cancel: CancelToken | None) -> None:
+        """Greedy answers of the current model for :attr:`probe_sample_rows`, as ``Samples("probe")``."""
+        idx = self.probe_sample_rows
+        if not idx:
+            return
+        texts = self.generate_ids([self.compare_prompts[i] for i in idx], original=False, cancel=cancel)
+        rows = tuple(Generation(g.prompt, g.split, g.source, g.reference, t, g.keys)
+                     for g, t in zip((self.compare[i] for i in idx), texts))
+        emit(Samples("probe", step, rows))
+
     def measure(self, texts: list[str], original: bool = False) -> dict:
         """Before/after numbers on the whole (capped) forget and retain sets plus generation metrics,
         of the current model or (``original=True``) of the original one."""

@@ -105,6 +105,7 @@ class Watch:
         self._fired: set[str] = set()
         self._retain_start: float | None = None
         self._before_shares: dict[str, float] | None = None
+        self._probe_base: dict[str, float] | None = None  # the live probe's answers at step 0
         self._step = 0
         self.met_at: int | None = None  # probe step where the stop rule was met
         self.kept_step: int | None = None  # step whose weights the model holds at the end
@@ -162,18 +163,30 @@ class Watch:
         return []
 
     def _on_samples(self, ev: Samples) -> list[Alarm]:
-        if not ev.rows:
+        if not ev.rows or ev.stage == "rows":  # "rows": the compare table's rows, no answers yet
             return []
         shares = degenerate_shares(ev.rows)
         if ev.stage == "before":
             self._before_shares = shares
             return []
-        if self._before_shares is None and ev.stage == "step":
+        if ev.stage == "probe" and ev.step == 0:
+            self._probe_base = shares  # the handful answered with the live probe, before training
+            return []
+        if ev.stage == "probe":
+            base = self._probe_base or {"empty": 0.0, "repetition": 0.0}
+        elif self._before_shares is None and ev.stage == "step":
             return []  # the "before" answers may come after the first steps: judge against them only
-        base = self._before_shares or {"empty": 0.0, "repetition": 0.0}
+        else:
+            base = self._before_shares or {"empty": 0.0, "repetition": 0.0}
+        # a handful of rows (the live probe's answers): every fluent one must have gone bad, and
+        # none may have been bad before, or one answer flipping would sound the alarm
+        fluent = sum(r.split != "forget" for r in ev.rows) or len(ev.rows)
+        few = fluent < 4
         out: list[Alarm] = []
         what = {"empty": "empty", "repetition": "repeating themselves"}
         for kind, share in shares.items():
+            if few and (share < 1.0 or base[kind] > 0):
+                continue
             if share >= DEGENERATE_SHARE and share - base[kind] >= MIN_RISE:
                 where = "after training" if ev.stage == "after" else f"at step {ev.step}"
                 out += self._raise(ev.step, kind, f"{share:.0%} of the answers that should stay fluent are "

@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
             data=C.DataConfig(forget_rows=forget_rows, retain_rows=d.rows("retain"),
                               probe_rows=probes, max_length=o["max_length"]),
             method=self.method_panel.method_config(), seed=o["seed"], log_every=1, probe_every=o["probe_every"],
-            probe_budget=o["probe_budget"],
+            probe_budget=o["probe_budget"], probe_samples_every=o["probe_samples_every"],
             sample_every=o["sample_every"], max_new_tokens=o["max_new_tokens"], keep_original=True,
             stop_forget_below=o["stop_forget_below"], stop_retain_above=o["stop_retain_above"])
 

@@ -131,12 +131,19 @@ class CompareTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def apply_samples(self, ev) -> None:
-        """Merge a ``Samples`` event (stage before/step/after); rows are in the same order each time."""
+        """Merge a ``Samples`` event (stage before/step/after); rows are in the same order each time.
+        Stage "probe" (a handful of rows answered with the live probe) only updates the rows it
+        names, as intermediate answers; the table is never rebuilt from it."""
+        if ev.stage == "probe":
+            self._apply_probe_samples(ev)
+            return
         if len(ev.rows) != len(self.rows) or any(r.prompt != g.prompt for r, g in zip(self.rows, ev.rows, strict=True)):
             self.beginResetModel()
             self.rows = [CompareRow(g.prompt, g.split, g.source, g.reference, tuple(g.keys)) for g in ev.rows]
             self.endResetModel()
         for row, g in zip(self.rows, ev.rows, strict=True):
+            if ev.stage == "rows":
+                continue  # prompts and references only; the answers come later
             if ev.stage == "before":
                 row.before = g.text
             elif ev.stage == "after":
@@ -145,6 +152,17 @@ class CompareTableModel(QAbstractTableModel):
                 row.latest, row.latest_step = g.text, ev.step
         if self.rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(COLUMNS) - 1))
+
+    def _apply_probe_samples(self, ev) -> None:
+        by_prompt = {(g.prompt, g.source): g.text for g in ev.rows}
+        changed = []
+        for i, row in enumerate(self.rows):
+            text = by_prompt.get((row.prompt, row.source))
+            if text is not None and ev.step > 0 and row.after is None and ev.step >= row.latest_step:
+                row.latest, row.latest_step = text, ev.step
+                changed.append(i)
+        if changed:
+            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(COLUMNS) - 1))
 
     def load_generations(self, gens: list[dict]) -> None:
         """Rows of a saved run (``summary.json`` "generations")."""

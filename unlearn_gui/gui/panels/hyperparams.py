@@ -64,6 +64,8 @@ SPECS: dict[str, ParamSpec] = {s.name: s for s in (
     _S("probe_budget", "Probe time share", "float", "Most of the training time the live probes may use (0.2 = "
        "20%): a due probe waits until it fits, so the curve gets fewer points on slow machines; 0 = no cap.",
        0, 1, 0.05, 2),
+    _S("probe_samples_every", "Probe answers", "int", "Generate answers for a handful of probe prompts (2 forget, "
+       "2 retain) at every Nth live probe; they show in the comparison while training (0 = off).", 0, 1000),
     _S("sample_every", "Answers every", "int", "Regenerate the comparison answers every N steps (0 = only before "
        "and after; each costs about as much as a few steps).", 0, 100000),
     _S("max_new_tokens", "Answer length", "int", "Maximum new tokens of generated answers (comparison and "

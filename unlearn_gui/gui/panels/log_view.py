@@ -41,8 +41,8 @@ class LogView(QPlainTextEdit):
                      f"retain log-prob {ev.retain_logprob:.3f} (Prob {ev.retain_prob:.3f})")
         elif isinstance(ev, E.Alarm):
             self.log(f"ALARM ({ev.kind}) at step {ev.step}: {ev.message}", "warning")
-        elif isinstance(ev, E.Samples):
-            where = f" at step {ev.step}" if ev.stage == "step" else ""
+        elif isinstance(ev, E.Samples) and ev.stage != "rows":
+            where = f" at step {ev.step}" if ev.stage in ("step", "probe") else ""
             self.log(f"{len(ev.rows)} '{ev.stage}' answers generated{where}")
         elif isinstance(ev, E.RunFinished):
             text = f"run {ev.status} after {ev.steps_done} steps in {ev.wall_s:.1f} s"

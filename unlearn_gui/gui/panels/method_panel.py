@@ -15,11 +15,11 @@ from .hyperparams import SPECS, changed_signal, get_value, make_widget, set_valu
 LOSS_PARAMS = ("topk", "lam", "beta", "reduction", "delta", "gamma", "alpha", "retain_loss")
 TRAIN_PARAMS = ("lr", "batch_size", "grad_accum", "warmup_steps", "weight_decay", "max_grad_norm", "max_length", "seed")
 LORA_PARAMS = ("lora_r", "lora_alpha", "lora_dropout")
-MONITOR_PARAMS = ("probe_every", "probe_budget", "sample_every", "max_new_tokens", "stop_forget_below",
+MONITOR_PARAMS = ("probe_every", "probe_budget", "probe_samples_every", "sample_every", "max_new_tokens", "stop_forget_below",
                   "stop_retain_above")
 STOP_PARAMS = ("stop_forget_below", "stop_retain_above")  # 0 shows "off" and means None (no rule)
 GUI_DEFAULTS = {"grad_accum": 1, "warmup_steps": 0, "weight_decay": 0.0, "max_grad_norm": 1.0, "max_length": 256,
-                "seed": 0, "lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0, "probe_every": 2, "probe_budget": 0.2,
+                "seed": 0, "lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0, "probe_every": 2, "probe_budget": 0.2, "probe_samples_every": 1,
                 "sample_every": 0,
                 "max_new_tokens": 32, "stop_forget_below": 0.0, "stop_retain_above": 0.0}
 PRESETS = ("Demo preset", "Paper values", "Quick check (5 steps)")
@@ -199,7 +199,7 @@ class MethodPanel(QWidget):
 
     def run_options(self) -> dict:
         return {"seed": self.value("seed"), "probe_every": self.value("probe_every"),
-                "probe_budget": self.value("probe_budget"),
+                "probe_budget": self.value("probe_budget"), "probe_samples_every": self.value("probe_samples_every"),
                 "sample_every": self.value("sample_every"), "max_new_tokens": self.value("max_new_tokens"),
                 "max_length": self.value("max_length"), "device": self.device_combo.currentData(),
                 "dtype": self.dtype_combo.currentData(),
