@@ -181,19 +181,23 @@ def mfu(entry: dict, peak_flops: float) -> dict:
             "step_s": median(entry["bare_steady_times"])}
 
 
-def answer_logits_lever(cfg, steps: int, log=print) -> dict:
-    """Vocabulary projection at answer positions only vs the plain full-logits forward, two
-    identically initialised models fed the same batches, steps interleaved A B B A."""
-    on, off = Bare(cfg, answer_logits=True), Bare(cfg, answer_logits=False)
-    arms = {"answer": (on, [], []), "full": (off, [], [])}
+def _interleaved(on: Bare, off: Bare, steps: int) -> tuple[list, list, list, list]:
+    """Steps of two identically initialised models fed the same batches, interleaved A B B A;
+    returns (times on, losses on, times off, losses off)."""
+    t_on, l_on, t_off, l_off = [], [], [], []
     for k in range(steps):
-        for name in (("answer", "full") if k % 2 == 0 else ("full", "answer")):
-            bare, times, losses = arms[name]
-            dt, loss, _ = bare.step()
-            times.append(dt)
-            losses.append(loss)
-    log(f"  answer logits: {[round(t, 2) for t in arms['answer'][1]]} s, full {[round(t, 2) for t in arms['full'][1]]} s")
-    (_, t_on, l_on), (_, t_off, l_off) = arms["answer"], arms["full"]
+        for arm in ((on, t_on, l_on), (off, t_off, l_off))[:: 1 if k % 2 == 0 else -1]:
+            dt, loss, _ = arm[0].step()
+            arm[1].append(dt)
+            arm[2].append(loss)
+    return t_on, l_on, t_off, l_off
+
+
+def answer_logits_lever(cfg, steps: int, log=print) -> dict:
+    """Vocabulary projection at answer positions only vs the plain full-logits forward."""
+    on, off = Bare(cfg, answer_logits=True), Bare(cfg, answer_logits=False)
+    t_on, l_on, t_off, l_off = _interleaved(on, off, steps)
+    log(f"  answer logits: {[round(t, 2) for t in t_on]} s, full {[round(t, 2) for t in t_off]} s")
     on.close()
     off.close()
     return {"step_time_ratio_answer_over_full": sum(t_on[1:]) / sum(t_off[1:]),
@@ -201,18 +205,10 @@ def answer_logits_lever(cfg, steps: int, log=print) -> dict:
 
 
 def autocast_lever(cfg, steps: int, log=print) -> tuple[dict, Bare]:
-    """bf16 autocast vs float32 on two identically initialised models fed the same batches, steps
-    interleaved A B B A; returns the numbers and the (warm) bf16 model for the next lever."""
+    """bf16 autocast vs float32; returns the numbers and the (warm) bf16 model for the next lever."""
     on, off = Bare(replace(cfg, autocast="bf16")), Bare(replace(cfg, autocast="off"))
-    arms = {"bf16": (on, [], []), "off": (off, [], [])}
-    for k in range(steps):
-        for name in (("bf16", "off") if k % 2 == 0 else ("off", "bf16")):
-            bare, times, losses = arms[name]
-            dt, loss, _ = bare.step()
-            times.append(dt)
-            losses.append(loss)
-    log(f"  autocast: bf16 {[round(t, 2) for t in arms['bf16'][1]]} s, off {[round(t, 2) for t in arms['off'][1]]} s")
-    (_, t_on, l_on), (_, t_off, l_off) = arms["bf16"], arms["off"]
+    t_on, l_on, t_off, l_off = _interleaved(on, off, steps)
+    log(f"  autocast: bf16 {[round(t, 2) for t in t_on]} s, off {[round(t, 2) for t in t_off]} s")
     off.close()
     # same batch at each step in both arms, so the sums after the first step compare like with like
     return {"step_time_ratio_bf16_over_off": sum(t_on[1:]) / sum(t_off[1:]),
