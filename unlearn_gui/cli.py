@@ -44,8 +44,8 @@ def build_run_parser(sub) -> argparse.ArgumentParser:
                    help="most of the training time the live probes may take, 0-1 (default 0.03); a due probe "
                         "waits until it fits; 0 = no cap")
     p.add_argument("--probe-samples-every", type=int, metavar="N",
-                   help="print greedy answers of 2 forget + 2 retain probe prompts at step 0 and every Nth live "
-                        "probe (default 2; 0 = off)")
+                   help="print greedy answers of 2 forget + 2 retain probe prompts at every Nth live probe, with "
+                        "the original model's as step 0 (default 2; 0 = off)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 

@@ -59,6 +59,10 @@ def test_event_order_and_exactly_one_finish(tiny_model_dir, qa_files):
     assert sorted((g.split, g.source) for g in probe[0].rows if g.source == "probe") == [
         ("forget", "probe"), ("retain", "probe")]
     assert probe[-1].rows[0].text == next(r for r in samples[1].rows if r.prompt == probe[-1].rows[0].prompt).text
+    # the step-0 baseline comes from the original weights (LoRA: adapters off), so it matches "before"
+    before = {r.prompt: r.text for r in samples[0].rows}
+    assert all(g.text == before[g.prompt] for g in probe[0].rows)
+    assert ev.index(probe[0]) > k.index("StepMetrics")  # generated with the first probe answers, not before step 1
     fin = ev[-1]
     assert fin.status == "completed" and fin.steps_done == 4
     assert set(fin.summary["metrics"]["before"]) >= {"forget_logprob", "retain_logprob"}

@@ -73,8 +73,8 @@ class RunConfig:
     # fits, so probes cost at most this share of the run (docs/performance.md).
     probe_budget: float = 0.03
     sample_every: int = 0  # greedy answers for every compare row every N steps (0 = only before/after)
-    # greedy answers for a handful of probe rows (2 forget + 2 retain) at step 0 and at every Nth live
-    # probe (and the last); their time counts towards probe_budget. 0 = off
+    # greedy answers for a handful of probe rows (2 forget + 2 retain) at every Nth live probe (and the
+    # last), plus the original model's as step 0; their time counts towards probe_budget. 0 = off
     probe_samples_every: int = 2
     max_new_tokens: int = 32
     out_dir: str | None = None

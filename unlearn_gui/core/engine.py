@@ -101,8 +101,8 @@ def initial_probe(s, emit, writer=None, cancel: CancelToken | None = None) -> No
     emit(ev)
     if writer is not None:
         writer.eval(ev)
-    if s.cfg.probe_samples_every:
-        s.probe_samples(emit, 0, cancel)
+    if s.cfg.probe_samples_every and not s.original_kept:
+        s.probe_samples(emit, 0, cancel)  # no original weights later: the baseline must come now
     s.probe_s = time.perf_counter() - t
 
 
@@ -123,6 +123,7 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
     t0, done = time.perf_counter(), 0
     probes = ProbeClock(cfg.probe_every, cfg.probe_budget, hp.steps, s.probe_s)
     n_probes = 0
+    baseline_sent = False  # the probe answers' step-0 baseline (deferred while the original is kept)
     for step in range(1, hp.steps + 1):
         cancel.raise_if_cancelled()
         _answer_tasks(s, tasks, done, emit, cancel)
@@ -157,6 +158,9 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
                 writer.eval(ev)
                 n_probes += 1
                 if cfg.probe_samples_every and (n_probes % cfg.probe_samples_every == 0 or step == hp.steps):
+                    if not baseline_sent and s.original_kept:  # step-0 answers, from the original weights
+                        s.probe_samples(emit, 0, cancel, original=True)
+                    baseline_sent = True
                     s.probe_samples(emit, step, cancel)
             if result.watch is not None and result.watch.probe(ev, s.model, emit):
                 break  # the stop rule is met: keep this step

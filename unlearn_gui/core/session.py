@@ -123,12 +123,13 @@ class Session:
             out += rows[:self.PROBE_SAMPLE_ROWS]
         return sorted(out)
 
-    def probe_samples(self, emit, step: int, cancel: CancelToken | None) -> None:
-        """Greedy answers of the current model for :attr:`probe_sample_rows`, as ``Samples("probe")``."""
+    def probe_samples(self, emit, step: int, cancel: CancelToken | None, original: bool = False) -> None:
+        """Greedy answers for :attr:`probe_sample_rows` as ``Samples("probe")``: of the current
+        model, or (``original=True``, reported as step 0) of the original weights."""
         idx = self.probe_sample_rows
         if not idx:
             return
-        texts = self.generate_ids([self.compare_prompts[i] for i in idx], original=False, cancel=cancel)
+        texts = self.generate_ids([self.compare_prompts[i] for i in idx], original=original, cancel=cancel)
         rows = tuple(Generation(g.prompt, g.split, g.source, g.reference, t, g.keys)
                      for g, t in zip((self.compare[i] for i in idx), texts))
         emit(Samples("probe", step, rows))
