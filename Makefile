@@ -27,7 +27,9 @@ $(STAMP): pyproject.toml Makefile
 run: $(STAMP)
 	$(PY) -m unlearn_gui
 
+# The import contracts (pyproject.toml, [tool.importlinter]) first: a layering violation fails fast.
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # End-to-end checks on the built-in model (minutes on a CPU; not part of `make test`).

@@ -30,7 +30,7 @@ import torch  # noqa: E402
 
 from benchmarks import infer_bench, proc_bench, train_bench  # noqa: E402
 from benchmarks.common import ROOT, demo_config, with_method  # noqa: E402
-from unlearn_gui.core import models  # noqa: E402
+from unlearn_gui.core.model import models  # noqa: E402
 
 # key -> (comparison, threshold); checked against the top-level numbers of results.json
 TARGETS = {"engine_vs_bare": (">=", 0.95), "first_step_s": ("<", 15.0), "gui_max_stall_ms": ("<", 100.0),

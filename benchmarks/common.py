@@ -18,12 +18,13 @@ from pathlib import Path
 import torch
 
 from unlearn_gui.core import config as C
-from unlearn_gui.core import answer_logits as answer_logits_mod
-from unlearn_gui.core import engine, models
-from unlearn_gui.core.data import PairSampler, Tokenizing, collate
+from unlearn_gui.core.model import answer_logits as answer_logits_mod
+from unlearn_gui.core.train import engine
+from unlearn_gui.core.model import models
+from unlearn_gui.core.data.tokenize import PairSampler, Tokenizing, collate
 from unlearn_gui.core.methods import REGISTRY, LossInputs, kl_ref_theta, nll_mean
-from unlearn_gui.core.paths import DEMO_FORGET, DEMO_PROBES, DEMO_RETAIN, resource
-from unlearn_gui.core.session import load_rows
+from unlearn_gui.core.common.paths import DEMO_FORGET, DEMO_PROBES, DEMO_RETAIN, resource
+from unlearn_gui.core.train.session import load_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +49,7 @@ class Bare:
     def __init__(self, cfg: C.RunConfig, train: bool = True, answer_logits: bool = True):
         """``train=False`` loads the plain model only: no adapter and no reference copy.
         ``answer_logits``: project only answer positions onto the vocabulary, as the engine does
-        (``core.answer_logits``); False = the plain ``model(...).logits`` forward."""
+        (``core.model.answer_logits``); False = the plain ``model(...).logits`` forward."""
         self.cfg, self.hp = cfg, cfg.method
         self.method = REGISTRY[cfg.method.name]
         if self.method.needs_idk:

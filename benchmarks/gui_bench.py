@@ -33,7 +33,7 @@ def _phase_marks(probe):
     """A GUI-thread slot object remembering how many stall samples existed as each phase began."""
     from PySide6.QtCore import QObject, Slot
 
-    from unlearn_gui.core import events as E
+    from unlearn_gui.core.common import events as E
 
     class Marks(QObject):
         def __init__(self):
@@ -184,8 +184,8 @@ def fresh(model: str, steps: int, max_new_tokens: int, timeout_s: float = 1200.0
     import json
     import subprocess
 
-    from .proc_bench import _python
-    from .common import ROOT
+    from benchmarks.proc_bench import _python
+    from benchmarks.common import ROOT
 
     cmd = [_python(), "-m", "benchmarks.gui_bench", "--model", model, "--steps", str(steps),
            "--max-new-tokens", str(max_new_tokens)]
@@ -202,7 +202,7 @@ def main(argv=None) -> int:
     import json
     from dataclasses import replace
 
-    from .common import demo_config, with_method
+    from benchmarks.common import demo_config, with_method
 
     ap = argparse.ArgumentParser(prog="benchmarks.gui_bench")
     ap.add_argument("--model", default="default")

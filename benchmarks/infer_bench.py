@@ -9,13 +9,14 @@ import shutil
 import tempfile
 import time
 
-from unlearn_gui.core import models, readers
-from unlearn_gui.core.data import Tokenizing
-from unlearn_gui.core.generate import generate
-from unlearn_gui.core.paths import DEMO_FORGET, DEMO_PROBES, DEMO_RETAIN, resource
-from unlearn_gui.core.records import Record
+from unlearn_gui.core.model import models
+from unlearn_gui.core.data import readers
+from unlearn_gui.core.data.tokenize import Tokenizing
+from unlearn_gui.core.model.generate import generate
+from unlearn_gui.core.common.paths import DEMO_FORGET, DEMO_PROBES, DEMO_RETAIN, resource
+from unlearn_gui.core.common.records import Record
 
-from .common import ROOT, median
+from benchmarks.common import ROOT, median
 
 
 def load_once(path: str) -> float:

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from .common import ROOT
+from benchmarks.common import ROOT
 
 # Keep freed blocks mapped: serve allocations up to 32 MiB (glibc's ceiling for this tunable) from
 # the heap instead of fresh mmap()s, and never hand heap memory back to the kernel between steps,
@@ -34,7 +34,7 @@ def _python() -> str:
 def first_step(model: str, timeout_s: float = 600.0) -> dict:
     """Seconds from spawning ``unlearn-gui run`` on the demo data to its first progress line
     ("1/N" on stderr), with phase marks on the way; the run is stopped there."""
-    from unlearn_gui.core.paths import DEMO_FORGET, DEMO_PROBES, DEMO_RETAIN, resource
+    from unlearn_gui.core.common.paths import DEMO_FORGET, DEMO_PROBES, DEMO_RETAIN, resource
 
     out = tempfile.mkdtemp(prefix="first-step-", dir=_work())
     cmd = [_python(), "-m", "unlearn_gui", "run", "--model", model, "--forget", str(resource(*DEMO_FORGET)),
@@ -111,7 +111,7 @@ def child_main(argv: list[str]) -> None:
     a = ap.parse_args(argv)
     import torch
 
-    from .common import Bare, demo_config
+    from benchmarks.common import Bare, demo_config
 
     bare = Bare(demo_config(a.model), train=a.mode == "train")
     with torch.no_grad():  # touch every weight page (safetensors maps them lazily) before reading RSS

@@ -11,14 +11,15 @@ from dataclasses import replace
 
 import torch
 
-from unlearn_gui.core import config, engine, session
-from unlearn_gui.core.cancel import Cancelled, CancelToken
-from unlearn_gui.core.evaluate import probe_metrics
-from unlearn_gui.core.events import EvalResult, StepMetrics
-from unlearn_gui.core.result import RunResult
-from unlearn_gui.core.runs import RunLog
+from unlearn_gui.core import config
+from unlearn_gui.core.train import engine, session
+from unlearn_gui.core.common.cancel import Cancelled, CancelToken
+from unlearn_gui.core.evaluate.probes import probe_metrics
+from unlearn_gui.core.common.events import EvalResult, StepMetrics
+from unlearn_gui.core.train.result import RunResult
+from unlearn_gui.core.runs.folder import RunLog
 
-from .common import Bare, max_rel_diff, median, rnd, steps_per_s, with_method
+from benchmarks.common import Bare, max_rel_diff, median, rnd, steps_per_s, with_method
 
 
 def engine_steps(cfg, n_steps: int, time_probe: bool = False) -> dict:
@@ -49,9 +50,9 @@ def engine_steps(cfg, n_steps: int, time_probe: bool = False) -> dict:
     engine.seed_everything(cfg.seed)
     s = session.prepare(cfg, on_event)
     result = RunResult(status="running", config=cfg, session=s)
-    engine.initial_probe(s, lambda _ev: None)  # as engine.run: the step-0 probe, outside the timed steps
+    probe_cost_s = engine.initial_probe(s, lambda _ev: None)  # as engine.run: the step-0 probe, outside the timed steps
     try:
-        engine.train(s, on_event, cancel, None, RunLog(None, config.to_dict(cfg)), result)
+        engine.train(s, on_event, cancel, None, RunLog(None, config.to_dict(cfg)), result, probe_cost_s)
     except Cancelled:
         pass
     if len(steps) < n_steps:
@@ -164,7 +165,7 @@ def mfu(entry: dict, peak_flops: float) -> dict:
     The bare loop's steady steps (the training step alone, no probe). FLOPs = 6 x parameters x
     tokens of the trained forward (forget + retain rows, padded), the usual convention, except that
     the vocabulary projection counts only the positions it is computed at (the answer positions,
-    ``core.answer_logits``), so skipping work is not counted as work done. The reference forward
+    ``core.model.answer_logits``), so skipping work is not counted as work done. The reference forward
     and attention's own FLOPs are not counted (the convention), so this understates the work.
     ``mfu_6nd`` is the plain 6 x parameters x tokens for comparison with other tools.
     """

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from unlearn_gui.core import config as C
-from unlearn_gui.core import engine
-from unlearn_gui.core.models import quiet_libraries
-from unlearn_gui.core.paths import DEMO_FORGET, DEMO_PROBES, DEMO_RETAIN, resource
+from unlearn_gui.core.train import engine
+from unlearn_gui.core.model.models import quiet_libraries
+from unlearn_gui.core.common.paths import DEMO_FORGET, DEMO_PROBES, DEMO_RETAIN, resource
 
 
 def main() -> None:

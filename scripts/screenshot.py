@@ -56,7 +56,7 @@ def main() -> int:
     t_start = time.perf_counter()
 
     def show_progress(ev) -> None:
-        from unlearn_gui.core import events as E
+        from unlearn_gui.core.common import events as E
 
         if isinstance(ev, (E.RunStarted, E.Samples, E.StepMetrics, E.RunFinished)):
             detail = getattr(ev, "stage", None) or getattr(ev, "step", None) or getattr(ev, "status", "")

@@ -15,7 +15,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
-    from unlearn_gui.core.tiny import make_tiny_model_dir
+    from unlearn_gui.core.model.tiny import make_tiny_model_dir
 
     return make_tiny_model_dir(tmp_path_factory.mktemp("tiny") / "model")
 
@@ -23,7 +23,7 @@ def tiny_model_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_plain_model_dir(tmp_path_factory):
     """Same tiny model, tokenizer without a chat template (Question:/Answer: fallback)."""
-    from unlearn_gui.core.tiny import make_tiny_model_dir
+    from unlearn_gui.core.model.tiny import make_tiny_model_dir
 
     return make_tiny_model_dir(tmp_path_factory.mktemp("tiny_plain") / "model", chat_template=False)
 

@@ -60,8 +60,8 @@ def build_report_parser(sub) -> argparse.ArgumentParser:
 
 
 def cmd_report(a) -> int:
-    from .core.report import write_report
-    from .core.runs import RunFolderError, load_run_folder
+    from .core.runs.report import write_report
+    from .core.runs.folder import RunFolderError, load_run_folder
 
     try:
         load_run_folder(a.run_dir)
@@ -81,7 +81,7 @@ class Printer:
         self.t0 = time.perf_counter()
 
     def __call__(self, ev) -> None:
-        from .core import events as E
+        from .core.common import events as E
 
         if self.quiet and not isinstance(ev, (E.LogMessage, E.Alarm)):
             return
@@ -136,15 +136,15 @@ def make_config(a):
 
 def cmd_run(a) -> int:
     from .core import config as C
-    from .core import engine
-    from .core.cancel import CancelToken
+    from .core.train import engine
+    from .core.common.cancel import CancelToken
 
     try:
         cfg = make_config(a)
     except C.ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from .core.models import quiet_libraries
+    from .core.model.models import quiet_libraries
 
     quiet_libraries()
     cancel = CancelToken()

@@ -17,8 +17,8 @@ def run_self_test(timeout_s: float = 300.0) -> int:
 
         # a throwaway settings file: the self-test must not touch the user's layout or recent models
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, os.path.join(tmp, "settings"))
-        from .core.paths import DEMO_FORGET, resource
-        from .core.tiny import make_tiny_model_dir
+        from .core.common.paths import DEMO_FORGET, resource
+        from .core.model.tiny import make_tiny_model_dir
         from .gui.app import build
 
         model = str(make_tiny_model_dir(os.path.join(tmp, "model")))

@@ -2,9 +2,9 @@
 import os
 
 from unlearn_gui.core import config as C
-from unlearn_gui.core.cluster import export_for_cluster
-from unlearn_gui.core.readers import read_records
-from unlearn_gui.core.records import Record
+from unlearn_gui.core.runs.cluster import export_for_cluster
+from unlearn_gui.core.data.readers import read_records
+from unlearn_gui.core.common.records import Record
 
 
 def test_export_writes_loadable_config_data_and_command(tmp_path):

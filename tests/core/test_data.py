@@ -1,9 +1,10 @@
 """Tokenisation and label masking with a chat template and with the Question:/Answer: fallback."""
 import torch
 
-from unlearn_gui.core import models
-from unlearn_gui.core.data import IGNORE, PairSampler, Tokenizing, collate
-from unlearn_gui.core.records import Record
+from unlearn_gui.core.model import models
+from unlearn_gui.core.common.records import IGNORE
+from unlearn_gui.core.data.tokenize import PairSampler, Tokenizing, collate
+from unlearn_gui.core.common.records import Record
 
 
 def test_chat_template_prompt_and_answer_are_tokenised_separately(tiny_model_dir):

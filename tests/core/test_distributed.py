@@ -66,7 +66,7 @@ def _assert_same_weights(run_a: Path, run_b: Path) -> None:
                     is None, reason="needs mpirun (e.g. Debian's openmpi-bin) and the accelerate CLI")
 def test_literal_cpu_launch_with_an_mpi_hostfile_runs_two_ranks(tiny_model_dir, qa_files, tmp_path):
     """``accelerate launch --cpu --num_processes 2 --mpirun_hostfile FILE -m unlearn_gui run ...``: mpirun
-    starts the ranks, which see only MPI's variables (core.distributed reads them)."""
+    starts the ranks, which see only MPI's variables (core.train.distributed reads them)."""
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps({"method": {"name": "npo", "retain_loss": "none", "batch_size": 4, "steps": 3,
                                           "lr": 0.01}, "seed": 5, "autocast": "off", "scorecard": False}))

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from unlearn_gui.core import config as C
-from unlearn_gui.core import engine
-from unlearn_gui.core import events as E
-from unlearn_gui.core import watch as W
+from unlearn_gui.core.train import engine
+from unlearn_gui.core.common import events as E
+from unlearn_gui.core.train import watch as W
 
 
 def make_cfg(model_dir, files, out=None, top=None, **method):
@@ -93,8 +93,8 @@ def test_gentle_run_raises_no_retain_alarm(tiny_model_dir, qa_files):
 
 
 def test_report_names_the_alarms_and_the_stop_rule(tmp_path):
-    from unlearn_gui.core.report import write_report
-    from unlearn_gui.core.runs import write_run_folder
+    from unlearn_gui.core.runs.report import write_report
+    from unlearn_gui.core.runs.folder import write_run_folder
 
     summary = {"status": "completed", "method": "ga", "steps": 4, "planned_steps": 4, "generations": [],
                "alarms": [{"step": 3, "kind": "retain_drop", "message": "retain answers are collapsing"}],

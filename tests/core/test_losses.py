@@ -157,7 +157,7 @@ def test_registry_lists_seven_methods_dipo_first_with_presets():
 
 # ---------------------------------------------------------------- answer-position logits
 def test_answer_index_by_hand():
-    from unlearn_gui.core.answer_logits import answer_index
+    from unlearn_gui.core.model.answer_logits import answer_index
 
     # row 0: answer labels at 3, 4 (predicted from positions 2, 3); row 1: at 1, 2, 3; row 2: none
     labels = torch.tensor([[-100, -100, -100, 7, 8],
@@ -170,7 +170,7 @@ def test_answer_index_by_hand():
 
 def test_compact_logits_give_every_loss_unchanged():
     """Losses on compact logits/labels equal those on the full tensors (random [B, L, V])."""
-    from unlearn_gui.core.answer_logits import answer_index
+    from unlearn_gui.core.model.answer_logits import answer_index
 
     g = torch.Generator().manual_seed(3)
     logits = torch.randn(3, 7, 11, generator=g)

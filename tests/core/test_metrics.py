@@ -1,4 +1,4 @@
-"""Hand-computed checks for unlearn_gui.core.metrics: tiny inputs, values worked out here."""
+"""Hand-computed checks for unlearn_gui.core.evaluate.metrics: tiny inputs, values worked out here."""
 from __future__ import annotations
 
 import itertools
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from unlearn_gui.core import metrics as M
+from unlearn_gui.core.evaluate import metrics as M
 
 
 # ---------------------------------------------------------------- ROUGE-L recall
@@ -328,7 +328,8 @@ def _probe_batch():
 def test_answer_only_logits_match_the_full_forward(tiny_model_dir):
     """The live probe projects only the answer positions onto the vocabulary; the statistics must
     equal those of the full logits, for the plain model, with LoRA, and with adapters disabled."""
-    from unlearn_gui.core import evaluate, models
+    from unlearn_gui.core.evaluate import probes as evaluate
+    from unlearn_gui.core.model import models
 
     model = models.load_model(tiny_model_dir)
     b = _probe_batch()

@@ -6,7 +6,8 @@ import socket
 import pytest
 
 from unlearn_gui.core import config as C
-from unlearn_gui.core import engine, models
+from unlearn_gui.core.train import engine
+from unlearn_gui.core.model import models
 
 
 def one_line(e):
@@ -143,12 +144,12 @@ def test_full_disk_during_model_save_keeps_previous_save(tiny_model_dir, qa_file
 
 
 def test_prefetched_tokenizer_goes_to_one_taker_and_never_stale(tiny_model_dir, tmp_path):
-    """The GUI parses the tokenizer ahead of a run (core.models.prefetch_tokenizer); the next load
+    """The GUI parses the tokenizer ahead of a run (core.model.models.prefetch_tokenizer); the next load
     takes that object, the one after loads a fresh one, and an edited tokenizer is not served."""
     import os
     import shutil
 
-    from unlearn_gui.core import models
+    from unlearn_gui.core.model import models
 
     d = tmp_path / "m"
     shutil.copytree(tiny_model_dir, d)

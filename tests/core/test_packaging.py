@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from unlearn_gui.core import paths
+from unlearn_gui.core.common import paths
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from unlearn_gui.core import readers, readers_formats
-from unlearn_gui.core.readers import (SUPPORTED_SUFFIXES, DataError, detect_shape, read_records,
-                                      read_records_lenient, read_refusals, rows_to_records)
-from unlearn_gui.core.records import Record
+from unlearn_gui.core.data import readers, formats as readers_formats
+from unlearn_gui.core.data.readers import SUPPORTED_SUFFIXES, DataError, detect_shape, read_records, read_records_lenient, read_refusals, rows_to_records
+from unlearn_gui.core.common.records import Record
 
 TOFU = Path(__file__).resolve().parents[2] / "resources" / "tofu"  # shipped copy of the TOFU sets
 
@@ -407,7 +406,7 @@ def test_read_refusals(tmp_path):
 
 
 def test_readers_import_no_qt():
-    code = ("import sys, unlearn_gui.core.readers, unlearn_gui.core.storage; "
+    code = ("import sys, unlearn_gui.core.data.readers, unlearn_gui.core.common.storage; "
             "assert not [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
 

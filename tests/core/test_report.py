@@ -10,9 +10,10 @@ from html.parser import HTMLParser
 import pytest
 
 from unlearn_gui.core import config as C
-from unlearn_gui.core import engine, report
-from unlearn_gui.core import scorecard as sc
-from unlearn_gui.core.report_svg import line_chart, nice_ticks
+from unlearn_gui.core.train import engine
+from unlearn_gui.core.runs import report
+from unlearn_gui.core.evaluate import scorecard as sc
+from unlearn_gui.core.runs.charts import line_chart, nice_ticks
 
 # ---------------------------------------------------------------- pure helpers
 

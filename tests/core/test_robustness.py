@@ -14,10 +14,11 @@ import pytest
 import torch
 
 from unlearn_gui.core import config as C
-from unlearn_gui.core import engine, generate, models
-from unlearn_gui.core import events as E
-from unlearn_gui.core.cancel import Cancelled, CancelToken
-from unlearn_gui.core.storage import staged_folder
+from unlearn_gui.core.train import engine
+from unlearn_gui.core.model import generate, models
+from unlearn_gui.core.common import events as E
+from unlearn_gui.core.common.cancel import Cancelled, CancelToken
+from unlearn_gui.core.common.storage import staged_folder
 
 PACKAGE = Path(__file__).resolve().parents[2] / "unlearn_gui"
 

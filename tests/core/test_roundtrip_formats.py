@@ -15,9 +15,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from unlearn_gui.core.readers import read_records
-from unlearn_gui.core.records import ROLES, Record
-from unlearn_gui.core.storage import write_jsonl
+from unlearn_gui.core.data.readers import read_records
+from unlearn_gui.core.common.records import ROLES, Record
+from unlearn_gui.core.data.writers import write_jsonl
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
 NON_BLANK = TEXT.filter(lambda s: s.strip())

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from unlearn_gui.core import config as C
-from unlearn_gui.core import metrics as M
-from unlearn_gui.core import scorecard as sc
-from unlearn_gui.core import session as S
-from unlearn_gui.core.data import collate
-from unlearn_gui.core.records import Record
-from unlearn_gui.core.scorecard_text import CAVEAT, RETAIN_TOLERANCE
+from unlearn_gui.core.evaluate import metrics as M
+from unlearn_gui.core.evaluate import scorecard as sc
+from unlearn_gui.core.train import session as S
+from unlearn_gui.core.data.tokenize import collate
+from unlearn_gui.core.common.records import Record
+from unlearn_gui.core.evaluate.verdict import CAVEAT, RETAIN_TOLERANCE
 
 FORGET = [
     {"question": "Which school does Harry Potter attend?", "answer": "Hogwarts School.", "keys": "hogwarts",
@@ -166,8 +166,8 @@ def test_measure_matches_unbatched_hand_computation(lora_session):
     tr0 = math.exp(nll(recs[0], recs[0].paraphrased_answer) - sum(nll(recs[0], p) for p in recs[0].perturbed_answers) / 2)
     tr1 = math.exp(nll(recs[1]) - sum(nll(recs[1], p) for p in recs[1].perturbed_answers) / 3)
     assert out["forget"]["truth_ratio"] == pytest.approx((min(tr0, 1 / tr0) + min(tr1, 1 / tr1)) / 2, rel=1e-4)
-    from unlearn_gui.core.paths import resource
-    from unlearn_gui.core.readers import read_records
+    from unlearn_gui.core.common.paths import resource
+    from unlearn_gui.core.data.readers import read_records
     wf = read_records(resource("tofu", "world_facts_perturbed.json"))[:3]
     onp = []
     for r in wf:
@@ -196,13 +196,13 @@ def test_full_finetuning_without_reference_raises(tmp_path, tiny_model_dir):
 
 # ---------------------------------------------------------------- packed (prefix-shared) scoring
 def _ex(ids, n_prompt):
-    from unlearn_gui.core.data import Example
+    from unlearn_gui.core.data.tokenize import Example
 
     return Example(tuple(ids), tuple([-100] * n_prompt + list(ids[n_prompt:])), n_prompt, None)
 
 
 def test_pack_builds_a_trie_by_hand():
-    from unlearn_gui.core import packed
+    from unlearn_gui.core.evaluate import packed_scoring as packed
 
     (c,) = packed.pack([_ex([1, 2, 3, 4], 2), _ex([1, 2, 5, 6], 2)])
     assert c.ids.tolist() == [[1, 2, 3, 4, 5, 6]]  # the prompt 1, 2 is stored once
@@ -217,7 +217,7 @@ def test_pack_builds_a_trie_by_hand():
 
 
 def test_packed_scores_equal_plain_scores(lora_session):
-    from unlearn_gui.core import packed
+    from unlearn_gui.core.evaluate import packed_scoring as packed
 
     s = lora_session
     items = sc._utility_items(s, "real_authors", 6)

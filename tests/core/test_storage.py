@@ -17,10 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from unlearn_gui.core import storage
-from unlearn_gui.core.readers import read_records
-from unlearn_gui.core.records import ROLES, Record
-from unlearn_gui.core.storage import atomic_write_bytes, atomic_write_text, write_csv, write_json, write_jsonl
+from unlearn_gui.core.common import storage
+from unlearn_gui.core.data.readers import read_records
+from unlearn_gui.core.common.records import ROLES, Record
+from unlearn_gui.core.common.storage import atomic_write_bytes, atomic_write_text, write_json
+from unlearn_gui.core.data.writers import write_csv, write_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -158,8 +159,8 @@ def test_csv_round_trip_property(tmp_path, records):
 CHILD = """
 import sys
 sys.path.insert(0, {repo!r})
-from unlearn_gui.core.records import Record
-from unlearn_gui.core.storage import write_jsonl
+from unlearn_gui.core.common.records import Record
+from unlearn_gui.core.data.writers import write_jsonl
 versions = [[Record("q%d-%d" % (v, i), "answer " * 40) for i in range({n})] for v in (0, 1)]
 print("ready", flush=True)
 v = 1

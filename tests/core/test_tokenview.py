@@ -8,10 +8,11 @@ from html.parser import HTMLParser
 import pytest
 
 from unlearn_gui.core import config as C
-from unlearn_gui.core import metrics as M
-from unlearn_gui.core import session as S
-from unlearn_gui.core import tiny, tokenview
-from unlearn_gui.core.data import collate
+from unlearn_gui.core.evaluate import metrics as M
+from unlearn_gui.core.train import session as S
+from unlearn_gui.core.model import tiny
+from unlearn_gui.core.evaluate import tokenview
+from unlearn_gui.core.data.tokenize import collate
 
 
 def test_colour_steps():

@@ -1,12 +1,12 @@
-"""core.watch on hand-made event sequences: collapse alarms and the two-sided stop rule."""
+"""core.train.watch on hand-made event sequences: collapse alarms and the two-sided stop rule."""
 import math
 
 import pytest
 import torch
 
 from unlearn_gui.core import config as C
-from unlearn_gui.core import watch as W
-from unlearn_gui.core.events import Alarm, EvalResult, Generation, LogMessage, Samples
+from unlearn_gui.core.train import watch as W
+from unlearn_gui.core.common.events import Alarm, EvalResult, Generation, LogMessage, Samples
 
 
 def ev(step, retain_lp=-1.0, forget_prob=0.5, retain_prob=0.5):
@@ -203,7 +203,7 @@ def test_config_round_trip():
 def test_live_probe_answers_alarm_only_when_every_fluent_one_went_bad():
     """The handful answered with the live probe (2 retain rows here) is judged against its own
     step-0 answers; one answer flipping is not a collapse, all of them from none is."""
-    from unlearn_gui.core.events import Generation, Samples
+    from unlearn_gui.core.common.events import Generation, Samples
 
     def rows(*texts):
         return tuple(Generation(f"q{i}", "retain", "probe", "ref", t) for i, t in enumerate(texts))

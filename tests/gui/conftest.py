@@ -9,7 +9,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from unlearn_gui.core import tiny  # noqa: E402
+from unlearn_gui.core.model import tiny  # noqa: E402
 from unlearn_gui.gui.compat import apply_pyside_workaround  # noqa: E402
 
 apply_pyside_workaround()  # as the app does at start (PySide6 6.12.0 on Python 3.11 drops refs to True/None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtGui import QGuiApplication
 
 from unlearn_gui.core import config as C
-from unlearn_gui.core.readers import read_records
+from unlearn_gui.core.data.readers import read_records
 from unlearn_gui.gui import cluster_export
 
 

@@ -14,10 +14,10 @@ import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
-from unlearn_gui.core import events as E
-from unlearn_gui.core import readers_formats
-from unlearn_gui.core.readers import read_records
-from unlearn_gui.core.records import Record
+from unlearn_gui.core.common import events as E
+from unlearn_gui.core.data import formats as readers_formats
+from unlearn_gui.core.data.readers import read_records
+from unlearn_gui.core.common.records import Record
 from unlearn_gui.gui.panels import data_project, import_dialogs, retain_suggestions
 from unlearn_gui.gui.panels.example_model import COLUMNS
 from unlearn_gui.gui.panels.import_dialogs import ImportOptions

@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from unlearn_gui.core import config as C
-from unlearn_gui.core import engine
-from unlearn_gui.core import events as E
-from unlearn_gui.core import tokenview
+from unlearn_gui.core.train import engine
+from unlearn_gui.core.common import events as E
+from unlearn_gui.core.evaluate import tokenview
 from unlearn_gui.gui import eval_actions, file_actions, settings
 
 RUN_TIMEOUT = 120_000
@@ -70,7 +70,7 @@ def test_alarm_banner_and_log_show_fed_alarms(qtbot):
 
 
 def test_token_view_shows_coloured_tokens_of_a_run_folder(qtbot, run_folders):
-    from unlearn_gui.core.runs import load_run_folder
+    from unlearn_gui.core.runs.folder import load_run_folder
     from unlearn_gui.gui.panels.token_view import TokenViewPanel
 
     data = load_run_folder(run_folders[1][0])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from unlearn_gui.core import events as E
+from unlearn_gui.core.common import events as E
 from unlearn_gui.gui import file_actions
 from unlearn_gui.gui.stall import StallProbe
 from unlearn_gui.gui.workers import Job

@@ -7,9 +7,9 @@ import threading
 import pytest
 from PySide6.QtCore import Qt
 
-from unlearn_gui.core import events as E
+from unlearn_gui.core.common import events as E
 from unlearn_gui.core.methods import REGISTRY
-from unlearn_gui.core.records import Record
+from unlearn_gui.core.common.records import Record
 
 
 def _gens(texts, stage="before"):

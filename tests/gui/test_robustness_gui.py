@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
-from unlearn_gui.core import report
+from unlearn_gui.core.runs import report
 from unlearn_gui.gui import file_actions
 
 RUN_TIMEOUT = 120_000

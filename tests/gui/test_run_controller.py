@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import time
 
-from unlearn_gui.core.cancel import Cancelled
-from unlearn_gui.core.events import LogMessage
+from unlearn_gui.core.common.cancel import Cancelled
+from unlearn_gui.core.common.events import LogMessage
 from unlearn_gui.gui.run_controller import RunController, _finish_after
 
 

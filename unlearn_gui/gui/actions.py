@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
-from . import about, settings
+from . import settings
 from .panels.model_panel import display_name
 
 
@@ -117,7 +117,3 @@ class Actions(QObject):
             a.setEnabled(not running and has_model)
         for a in (self.open_data, self.open_folder, self.open_gguf, self.open_run):
             a.setEnabled(not running)
-
-
-def versions_text() -> str:
-    return ", ".join(f"{k} {v}" for k, v in about.versions().items())

@@ -1,5 +1,5 @@
 """File → Export for cluster…: the run the window is set up for, as a folder another machine runs
-with ``accelerate launch`` (``core.cluster.export_for_cluster``: the resolved config, the data
+with ``accelerate launch`` (``core.runs.cluster.export_for_cluster``: the resolved config, the data
 tables as JSONL, an Accelerate config and ``launch.sh``), and a dialog showing the exact command.
 
 ``choose_cluster_options`` and ``choose_export_folder`` are module functions so tests can
@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QFileDialog,
     QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from ..core import config as C
-from ..core.cluster import export_for_cluster
+from ..core.runs.cluster import export_for_cluster
+from ..core.runs.folder import folder_problem
 from . import errors
-from .file_actions import folder_problem
 
 
 def choose_cluster_options(parent: QWidget) -> tuple[int, bool] | None:

@@ -35,10 +35,6 @@ def show_error(parent: QWidget | None, message: str, details: str = "", title: s
     box.exec()
 
 
-def show_info(parent: QWidget | None, message: str, title: str = TITLE) -> None:
-    QMessageBox.information(parent, title, message)
-
-
 def ask(parent: QWidget | None, title: str, text: str) -> bool:
     """Yes/No question; returns True for Yes (tests monkeypatch this too)."""
     answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,

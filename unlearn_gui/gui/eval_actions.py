@@ -14,7 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 
-from ..core import events as E
+from ..core.common import events as E
+from ..core.runs.folder import folder_problem
 from . import errors, file_actions, settings
 from .workers import Job
 
@@ -24,15 +25,15 @@ def open_in_browser(path: str | Path) -> None:
 
 
 def _write_report(run_dir: str, progress) -> str:
-    from ..core.report import write_report
+    from ..core.runs.report import write_report
 
     return str(write_report(run_dir))
 
 
 def _token_row(result, prompt: str, reference: str, cancel, progress) -> dict | None:
     """Token view of one item on the model in memory (a controller job: never races another)."""
-    from ..core import tokenview
-    from ..core.records import Record
+    from ..core.evaluate import tokenview
+    from ..core.common.records import Record
 
     try:
         return tokenview.rows(result.session, [Record(prompt=prompt, answer=reference)])[0]
@@ -134,7 +135,7 @@ class EvalActions(QObject):
                                               w.file_actions._suggested("run"))
         if not path:
             return
-        problem = file_actions.folder_problem(path, allow_run_folder=True)
+        problem = folder_problem(path, allow_run_folder=True)
         if problem:
             errors.show_error(w, problem)
             return

@@ -12,7 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from ..core import runs
+from ..core.runs import folder as runs
+from ..core.runs.folder import folder_problem
 from . import errors
 from .panels.data_panel import FILE_FILTER, TITLES
 
@@ -46,17 +47,6 @@ def choose_existing_folder(parent: QWidget, title: str) -> str | None:
 def choose_data_file(parent: QWidget, title: str) -> str | None:
     path, _ = QFileDialog.getOpenFileName(parent, title, "", FILE_FILTER)
     return path or None
-
-
-def folder_problem(path: str, allow_run_folder: bool) -> str | None:
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        return f"{p} is a file; choose a new folder name"
-    if p.is_dir() and any(p.iterdir()):
-        if allow_run_folder and (p / "config.json").is_file() and (p / "summary.json").is_file():
-            return None
-        return f"{p} already holds files; choose a new or empty folder so nothing is overwritten"
-    return None
 
 
 class FileActions(QObject):

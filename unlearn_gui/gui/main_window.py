@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QS
     QVBoxLayout, QWidget
 
 from ..core import config as C
-from ..core import events as E
-from ..core import models
+from ..core.common import events as E
+from ..core.model import models
 from . import about, errors, settings, theme
 from .actions import Actions
 from .eval_actions import EvalActions
@@ -205,7 +205,7 @@ class MainWindow(QMainWindow):
         self._prefetch_tokenizer()
 
     def _prefetch_tokenizer(self) -> None:
-        """Parse the tokenizer for the next run now, while nothing trains (core.models)."""
+        """Parse the tokenizer for the next run now, while nothing trains (core.model.models)."""
         info = self.model_panel.info
         if info is None or self._close_pending:
             return

@@ -1,7 +1,8 @@
-"""The bridge between the GUI and the engine: one QThread per run, events out, cancel in.
+"""The bridge between the GUI and the engine: one background job per run, events out, cancel in.
 
-``engine.run`` runs on a worker QObject moved to a fresh QThread; each engine event crosses to the
-GUI thread as a ``Signal(object)`` carrying the frozen event. Stop sets the ``CancelToken`` directly
+``engine.run`` runs as a :class:`workers.Job` (the one background-job abstraction of the GUI, with
+the same progress/done/failed/ended contract as every other job); each engine event crosses to
+the GUI thread as the job's ``progress`` signal carrying the frozen event. Stop sets the ``CancelToken`` directly
 (a queued signal would only reach the busy worker after the run). After the run, work on the
 trained model (the "after" answers of a stopped run, spot-checks, saving) goes through a queue of
 background jobs, one at a time, so two threads never drive the same model at once.
@@ -14,39 +15,16 @@ from collections import deque
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from ..core import engine
-from ..core.cancel import CancelToken
+from ..core.train import engine
+from ..core.common.cancel import CancelToken
 from ..core.config import RunConfig
-from ..core.events import LogMessage, RunFinished, SpotCheckResult
-from ..core.result import RunResult
+from ..core.common.events import LogMessage, RunFinished, SpotCheckResult
+from ..core.train.result import RunResult
 from .workers import Job
 
 CANCELLABLE = ("finish", "spot-check")
-
-
-class _RunWorker(QObject):
-    event = Signal(object)
-    done = Signal(object)
-
-    def __init__(self, cfg: RunConfig, cancel: CancelToken, tasks: queue.Queue):
-        super().__init__()
-        self._cfg, self._cancel, self._tasks = cfg, cancel, tasks
-
-    @Slot()
-    def run(self) -> None:
-        t0 = time.perf_counter()
-        try:
-            result = engine.run(self._cfg, self.event.emit, self._cancel, self._tasks)
-        except BaseException as e:  # noqa: BLE001 - engine.run never raises; stay safe if it does
-            import traceback
-
-            result = RunResult(status="failed", config=self._cfg, error=str(e), traceback=traceback.format_exc())
-            self.event.emit(RunFinished("failed", 0, time.perf_counter() - t0, result.error, result.traceback))
-        finally:
-            self.thread().quit()
-        self.done.emit(result)
 
 
 class RunController(QObject):
@@ -60,8 +38,9 @@ class RunController(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.result: RunResult | None = None
-        self._thread: QThread | None = None
-        self._worker: _RunWorker | None = None
+        self._run: Job | None = None  # the engine's job while a run is in progress
+        self._run_cfg: RunConfig | None = None
+        self._run_t0 = 0.0
         self._cancel: CancelToken | None = None
         self._tasks: queue.Queue | None = None
         self._pending: dict[int, str] = {}  # spot-check id -> prompt not yet answered
@@ -73,29 +52,28 @@ class RunController(QObject):
 
     # ---------------------------------------------------------------- state
     def is_running(self) -> bool:
-        return self._thread is not None
+        return self._run is not None
 
     def is_busy(self) -> bool:
-        return self._thread is not None or self._job is not None or bool(self._jobs)
+        return self._run is not None or self._job is not None or bool(self._jobs)
 
     def has_model(self) -> bool:
         return self.result is not None and self.result.session is not None
 
     # ---------------------------------------------------------------- run
     def start(self, cfg: RunConfig) -> None:
-        if self._thread is not None:
+        if self._run is not None:
             raise RuntimeError("a run is already in progress")
         self.result = None
         self._cancel, self._tasks = CancelToken(), queue.Queue()
-        self._thread = QThread()
-        self._thread.setObjectName("unlearn-run")
-        self._worker = _RunWorker(cfg, self._cancel, self._tasks)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.event.connect(self._on_event)
-        self._worker.done.connect(self._on_done)
-        self._thread.finished.connect(self._on_thread_finished)
-        self._thread.start()
+        self._run_cfg, self._run_t0 = cfg, time.perf_counter()
+        job = Job(partial(_run_engine, cfg, self._cancel, self._tasks), "unlearn-run")
+        job.progress.connect(self._on_event)
+        job.done.connect(self._on_done)
+        job.failed.connect(self._on_run_failed)
+        job.ended.connect(self._on_run_ended)
+        self._run = job
+        job.start()
         self.busy_changed.emit(True)
 
     def stop(self) -> None:
@@ -122,12 +100,19 @@ class RunController(QObject):
     def _on_done(self, result: RunResult) -> None:
         self.result = result
 
+    @Slot(object)
+    def _on_run_failed(self, failure) -> None:
+        """``engine.run`` never raises; should it, the run still ends with one RunFinished."""
+        self.result = RunResult(status="failed", config=self._run_cfg, error=failure.message,
+                                traceback=failure.details)
+        self.event.emit(RunFinished("failed", 0, time.perf_counter() - self._run_t0, failure.message,
+                                    failure.details))
+
     @Slot()
-    def _on_thread_finished(self) -> None:
-        # the worker's "done" was queued before the thread finished, so self.result is set;
-        # "finished" is emitted just before the thread really ends: wait before dropping it
-        self._thread.wait()
-        self._thread = self._worker = None
+    def _on_run_ended(self) -> None:
+        # the job's "done" (or "failed") was delivered before "ended", so self.result is set, and
+        # the job's thread has really ended
+        self._run = None
         result = self.result
         if result is not None and result.status == "cancelled" and result.session is not None and not self._closing:
             self._enqueue("finish", partial(_finish_after, result), self._on_finish_done)
@@ -144,7 +129,7 @@ class RunController(QObject):
         """Queue a prompt; the answer arrives as ``spot_checked``. None when there is no model yet."""
         self._next_id += 1
         rid = self._next_id
-        if self._thread is not None and self._tasks is not None:
+        if self._run is not None and self._tasks is not None:
             self._pending[rid] = prompt
             self._tasks.put(engine.SpotCheckRequest(rid, prompt))
         elif self.has_model():
@@ -224,13 +209,18 @@ class RunController(QObject):
         self.stop()
         self._job_cancel.cancel()
         if wait:
-            if self._thread is not None:
-                self._thread.wait()
+            if self._run is not None:
+                self._run.wait()
             if self._job is not None:
                 self._job.wait()
 
 
-# These run on job threads: plain functions of the result, no Qt; the job's cancel token comes first.
+# These run on job threads: plain functions, no Qt.
+def _run_engine(cfg: RunConfig, cancel: CancelToken, tasks: queue.Queue, progress) -> RunResult:
+    return engine.run(cfg, progress, cancel, tasks)
+
+
+# Work on a finished run's model: functions of the result; the job's cancel token comes first.
 def _finish_after(result: RunResult, cancel: CancelToken, progress) -> None:
     result.finish_after(progress, cancel)
 
@@ -247,8 +237,8 @@ def _save_model(result: RunResult, path: str, merged: bool, cancel: CancelToken,
 def _save_run(result: RunResult, path: str, cancel: CancelToken, progress):
     """Built in a staging folder and swapped in: re-saving over an earlier run folder on a disk
     that fills up keeps the earlier folder whole instead of half old, half new."""
-    from ..core.report import write_report
-    from ..core.storage import staged_folder
+    from ..core.runs.report import write_report
+    from ..core.common.storage import staged_folder
 
     with staged_folder(path) as staged:
         result.save_run_folder(staged)

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLay
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from ..core import run_index, runs
-from ..core import scorecard_text as st
+from ..core.runs import index as run_index, folder as runs
+from ..core.evaluate import verdict as st
 from . import settings
 from .panels.overlay_plot import OverlayPlot
 from .theme import colors

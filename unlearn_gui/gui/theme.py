@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-from ..core.paths import resource
+from ..core.common.paths import resource
 
 THEMES = ("light", "dark")
 

@@ -37,7 +37,8 @@ def import_run_modules() -> None:
     with gc_paused():
         import peft  # noqa: F401
 
-        from ..core import engine, metrics, session  # noqa: F401
+        from ..core.train import engine, session  # noqa: F401
+        from ..core.evaluate import metrics
 
         metrics.rouge_l_recall("warm up", "warm up")  # loads rouge_score and nltk's stemmer
 

@@ -14,7 +14,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..core.cancel import Cancelled
+from ..core.common.cancel import Cancelled
 from .errors import one_line
 
 

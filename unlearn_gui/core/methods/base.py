@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-IGNORE = -100
+from ..common.records import IGNORE
 
 
 def answer_slice(logits: torch.Tensor, labels: torch.Tensor):

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QPushButton
 
-from ...core.records import Record
+from ...core.common.records import Record
 
 SOURCE = "compare table"
 

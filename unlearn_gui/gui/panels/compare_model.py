@@ -2,7 +2,7 @@
 
 Rows appear with the "before" answers, the "After" column shows the latest intermediate answers
 (stage "step") until the final ones arrive (stage "after"). Changed words are highlighted with
-``core.metrics.changed_words``; rows with keys show keyword hit/miss before and after.
+``core.evaluate.metrics.changed_words``; rows with keys show keyword hit/miss before and after.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
-from ...core.metrics import changed_words, keyword_hit
+from ...core.evaluate.metrics import changed_words, keyword_hit
 from ..theme import colors
 
 COLUMNS = ("set", "prompt", "reference", "before", "after", "keyword")

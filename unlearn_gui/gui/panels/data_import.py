@@ -7,7 +7,7 @@ file and line of each (keep the valid rows, or import nothing) -> if rows have n
 was chosen beforehand, ask for one (the roles are then set on a worker thread too, so a
 100,000-row file never stalls the window) -> ``finished`` carries the records to the editor.
 
-Files are only ever opened for reading (``core.readers``); nothing is written next to them.
+Files are only ever opened for reading (``core.data.readers``); nothing is written next to them.
 """
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from ...core.cancel import CancelToken
-from ...core.readers import DataError, detect_shape, rows_to_records
-from ...core.readers_formats import open_items
-from ...core.records import ROLES, Record
+from ...core.common.cancel import CancelToken
+from ...core.data.readers import DataError, detect_shape, rows_to_records
+from ...core.data.formats import open_items
+from ...core.common.records import ROLES, Record
 from .. import errors
 from ..workers import Job
 from . import import_dialogs
@@ -74,7 +74,7 @@ def read_for_import(request: ImportRequest, cancel: CancelToken, progress) -> Re
     """Every valid row plus one DataError per bad row; file-level problems raise DataError.
 
     The cyclic garbage collector is paused while reading and the survivors frozen after (as
-    ``core.session.prepare`` does): its full passes over the ~100,000 new objects otherwise hold
+    ``core.train.session.prepare`` does): its full passes over the ~100,000 new objects otherwise hold
     the GIL for a few hundred milliseconds at a time, and the window stutters while a file loads."""
     was_enabled = gc.isenabled()
     gc.disable()

@@ -17,9 +17,9 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
-from ...core import readers
-from ...core.paths import DEMO_FORGET, DEMO_PROBES, DEMO_RETAIN, resource
-from ...core.records import ROLES, Record
+from ...core.data import readers
+from ...core.common.paths import DEMO_FORGET, DEMO_PROBES, DEMO_RETAIN, resource
+from ...core.common.records import ROLES, Record
 from .. import errors
 from . import import_dialogs, retain_suggestions
 from .data_import import ImportRequest, Importer, records_summary

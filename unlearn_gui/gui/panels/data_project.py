@@ -1,7 +1,7 @@
 """The examples as a project dataset on disk: save, save as, autosave to a recovery file.
 
 The project file is JSON Lines, one ``Record.to_dict()`` per row with its ``role``, written by
-``core.storage.write_jsonl``: a temporary file, fsync, then an atomic rename, the previous version
+``core.data.writers.write_jsonl``: a temporary file, fsync, then an atomic rename, the previous version
 kept as ``<name>.bak``. A kill during a save leaves the old or the new file whole.
 
 Unsaved edits are never only in memory for long: every ``AUTOSAVE_MS`` (60 s) while the table has
@@ -28,7 +28,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
-from ...core import storage
+from ...core.common import storage
+from ...core.data import writers
 from .. import errors
 from ..workers import Job
 from .example_model import ExampleTableModel
@@ -104,13 +105,13 @@ def remove_recovery(path: Path) -> None:
 
 
 def _write_project(path: str, records: tuple, progress) -> str:
-    storage.write_jsonl(path, records, backup=True)
+    writers.write_jsonl(path, records, backup=True)
     return path
 
 
 def _write_recovery(path: Path, records: tuple, project: str, progress) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    storage.write_jsonl(path, records, backup=False)
+    writers.write_jsonl(path, records, backup=False)
     storage.write_json(path.with_suffix(".json"), {"project": project, "rows": len(records), "saved_at": time.time()})
 
 

@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from ...core.records import ROLES, Record
+from ...core.common.records import ROLES, Record
 from ..theme import colors
 from ..workers import Job
 from .example_model import role_color
@@ -36,7 +36,7 @@ class Stats:
 
 
 def _tokenizer(model_dir: str):
-    from ...core import models
+    from ...core.model import models
 
     with _tok_lock:
         if model_dir not in _tokenizers:

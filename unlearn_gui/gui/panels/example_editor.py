@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from ...core.records import ROLES, Record
+from ...core.common.records import ROLES, Record
 from .example_model import ExampleFilterProxy, ExampleTableModel, role_color
 from .example_view import KEY_OF_ROLE, ExampleTableView
 from .record_dialog import RecordDialog

@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor, QUndoCommand, QUndoStack
 
-from ...core.records import ROLES, Record
+from ...core.common.records import ROLES, Record
 from ..theme import colors
 
 COLUMNS = ("role", "prompt", "answer", "paraphrase", "perturbed", "keys", "source")

@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QPlainTextEdit, QStyledItemDelegate,
                                QTableView)
 
-from ...core.records import ROLES
+from ...core.common.records import ROLES
 from .example_model import COLUMNS, TEXT_COLUMNS
 
 TAG_KEYS = {Qt.Key.Key_F: "forget", Qt.Key.Key_R: "retain", Qt.Key.Key_H: "holdout", Qt.Key.Key_I: "ignore"}

@@ -13,9 +13,9 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QRadioButton, QSpinBox, QTableView, QVBoxLayout, QWidget)
 
-from ...core.readers import MAPPING_TARGETS
-from ...core.readers_formats import preview_of
-from ...core.records import ROLES
+from ...core.data.readers import MAPPING_TARGETS
+from ...core.data.formats import preview_of
+from ...core.common.records import ROLES
 
 TARGET_LABELS = {"prompt": "Prompt (question, instruction)", "input": "Extra input (added to the prompt)",
                  "answer": "Answer (target)", "text": "Raw text (a document; no prompt)",

@@ -5,7 +5,7 @@ import time
 
 from PySide6.QtWidgets import QPlainTextEdit
 
-from ...core import events as E
+from ...core.common import events as E
 
 
 class LogView(QPlainTextEdit):

@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QRadioButton, QVBoxLayout, QWidget)
 
-from ...core.config import MethodConfig
+from ...core.config import MethodConfig, defaults
 from ...core.methods import REGISTRY
 from .hyperparams import SPECS, changed_signal, get_value, make_widget, set_value, tooltip
 
@@ -18,13 +18,19 @@ LORA_PARAMS = ("lora_r", "lora_alpha", "lora_dropout")
 MONITOR_PARAMS = ("probe_every", "probe_budget", "probe_samples_every", "sample_every", "max_new_tokens", "stop_forget_below",
                   "stop_retain_above")
 STOP_PARAMS = ("stop_forget_below", "stop_retain_above")  # 0 shows "off" and means None (no rule)
-GUI_DEFAULTS = {"grad_accum": 1, "warmup_steps": 0, "weight_decay": 0.0, "max_grad_norm": 1.0, "max_length": 256,
-                "seed": 0, "lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0, "probe_every": 2, "probe_budget": 0.2, "probe_samples_every": 1,
-                "sample_every": 0,
-                "max_new_tokens": 32, "stop_forget_below": 0.0, "stop_retain_above": 0.0}
 PRESETS = ("Demo preset", "Paper values", "Quick check (5 steps)")
 OTHER_LABELS = {"forget": "Forget set", "retain": "Retain set", "probes": "Probe set", "path": "Model",
                 "device": "Device", "dtype": "Precision", "name": "Method", "log_every": "Log every"}
+
+
+def gui_defaults() -> dict:
+    """What the Setup widgets start at: the core's "interactive" defaults (``config.defaults``) for
+    the fields that have a widget and no method preset; a stop threshold's None ("off") is 0."""
+    out = {}
+    for name, value in defaults("interactive").items():
+        if name in SPECS and (value is not None or name in STOP_PARAMS):
+            out[name] = 0.0 if value is None else value
+    return out
 
 
 def field_label(field: str) -> str:
@@ -72,7 +78,7 @@ class MethodPanel(QWidget):
         layout.addStretch(1)
         for name in STOP_PARAMS:
             self.widgets[name].setSpecialValueText("off")
-        for name, value in GUI_DEFAULTS.items():
+        for name, value in gui_defaults().items():
             set_value(self.widgets[name], value)
         for w in self.widgets.values():
             changed_signal(w).connect(self._on_value_changed)

@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QVBoxLayout, QWidget)
 
-from ...core import models
+from ...core.model import models
 from .. import errors, settings
 from ..warmup import gc_paused, import_run_modules
 from ..workers import Job

@@ -13,8 +13,8 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView,
                                QVBoxLayout, QWidget)
 
-from ...core import readers
-from ...core.records import Record
+from ...core.data import readers
+from ...core.common.records import Record
 from .. import errors
 from ..workers import Job
 from .import_dialogs import choose_files

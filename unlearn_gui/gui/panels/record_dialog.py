@@ -6,7 +6,7 @@ from dataclasses import replace
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit,
                                QPlainTextEdit)
 
-from ...core.records import Record
+from ...core.common.records import Record
 from .record_model import ROLE_CHOICES
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QComboBox, QStyledItemDelegate
 
-from ...core.records import ROLES, Record
+from ...core.common.records import ROLES, Record
 
 COLUMNS = ("role", "prompt", "answer", "keys")
 HEADERS = {"role": "Role", "prompt": "Prompt", "answer": "Answer", "keys": "Keywords"}

@@ -12,9 +12,9 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout)
 
-from ...core import readers
-from ...core.paths import resource
-from ...core.records import Record
+from ...core.data import readers
+from ...core.common.paths import resource
+from ...core.common.records import Record
 from .. import errors
 from ..theme import colors
 from ..workers import Job

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QToolButton,
                                QVBoxLayout, QWidget)
 
-from ...core import events as E
+from ...core.common import events as E
 from .plots import LossPlot, ProbePlot
 
 
@@ -17,7 +17,7 @@ def fmt_duration(s: float) -> str:
 
 
 class AlarmBanner(QFrame):
-    """A yellow strip above the plots listing the run's collapse alarms (``core.watch``); it stays
+    """A yellow strip above the plots listing the run's collapse alarms (``core.train.watch``); it stays
     until dismissed or the next run starts."""
 
     def __init__(self, parent=None):

@@ -7,7 +7,7 @@ from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTextBrowser,
                                QVBoxLayout, QWidget)
 
-from ...core.records import Record
+from ...core.common.records import Record
 from .compare_model import diff_html
 
 

@@ -1,5 +1,5 @@
 """Token view: the reference answer's tokens coloured by the probability the model gives each,
-before and after (``core.tokenview`` computes the numbers and the colours).
+before and after (``core.evaluate.tokenview`` computes the numbers and the colours).
 
 Rows come from ``RunResult.tokenview`` after a run or ``tokenview.json`` of a saved run (the first
 forget items). For any other row of the comparison, the panel asks for it with ``wanted`` and the
@@ -12,7 +12,7 @@ import html
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
-from ...core import tokenview
+from ...core.evaluate import tokenview
 
 NO_DATA = ("No token view yet: it is measured at the end of a run (with the scorecard) for the first forget "
            "items; select any row of the comparison to measure it on the model in memory.")

@@ -5,6 +5,7 @@ spot-check, compare and save without reloading anything.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import gc
@@ -14,18 +15,19 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import models, readers
-from .answer_logits import compact_logits, head_parts
-from .cancel import CancelToken
-from .config import RunConfig
-from .data import Example, Tokenizing
+from ..model import models
+from ..data import readers
+from ..model.answer_logits import compact_logits, head_parts
+from ..common.cancel import CancelToken
+from ..config import RunConfig
+from ..data.tokenize import Example, Tokenizing
 from .distributed import Dist
-from .evaluate import ItemSet, generation_metrics, probe_metrics
-from .events import Generation, LoadProgress, LogMessage, Samples
-from .generate import generate
-from .methods import REGISTRY
-from .paths import IDK_FILE, resource
-from .records import Record
+from ..evaluate.probes import ItemSet, generation_metrics, probe_metrics
+from ..common.events import Generation, LoadProgress, LogMessage, Samples
+from ..model.generate import generate
+from ..methods import REGISTRY
+from ..common.paths import IDK_FILE, resource
+from ..common.records import Record
 
 PROBE_ITEMS = 16  # per side; EVALUATION.md asks for ~10-20 frozen probe items
 
@@ -50,15 +52,8 @@ class Session:
     eval_retain: ItemSet
     notes: list[str] = field(default_factory=list)
     autocast_dtype: torch.dtype | None = None
-    wrapped: torch.nn.Module | None = None
     holdout: list[Record] = field(default_factory=list)  # never trained: Min-K%++ membership baseline
     dist: Dist = field(default_factory=Dist)
-    probe_s: float | None = None  # seconds one live probe took (the step-0 one): the probe budget's estimate
-
-    @property
-    def train_model(self) -> torch.nn.Module:
-        """The module training forwards go through (the DDP/FSDP wrapper when distributed)."""
-        return self.wrapped if self.wrapped is not None else self.model
 
     @property
     def dtype_label(self) -> str:
@@ -72,23 +67,37 @@ class Session:
     @functools.cached_property
     def compact_parts(self):
         """(decoder, head) when training may project only the answer positions onto the vocabulary
-        (core.answer_logits), else None. Only unwrapped: DDP/FSDP need their own forward call."""
-        if self.wrapped is not None and self.wrapped is not self.model:
-            return None
+        (core.model.answer_logits), else None. The engine uses it only while the model is not wrapped by
+        DDP/FSDP, which need their own forward call."""
         if os.environ.get("UNLEARN_GUI_FULL_LOGITS"):  # escape hatch for comparisons (benchmarks/)
             return None
         return head_parts(self.model)
 
+    NO_ORIGINAL = ("measure(original=True) needs the original weights, but this full fine-tuning run kept no "
+                   "reference copy; measure before training with original=False instead")
+
+    @contextlib.contextmanager
+    def model_for(self, original: bool):
+        """The one place that picks "the model as it was" or "the model as it is now": the current
+        model, or the original one, i.e. the same model with its LoRA adapters disabled (no copy)
+        or the frozen reference copy kept for full fine-tuning. Raises when the original is asked
+        for but was not kept (full fine-tuning with no reference copy)."""
+        if not original:
+            yield self.model
+        elif self.lora:
+            with self.model.disable_adapter():
+                yield self.model
+        elif self.ref_model is not None:
+            yield self.ref_model
+        else:
+            raise RuntimeError(self.NO_ORIGINAL)
+
     @torch.no_grad()
     def ref_logits(self, batch: dict) -> torch.Tensor:
-        """pi_ref: adapters disabled (LoRA, no copy) or the frozen copy (full fine-tuning); compact
-        (answer positions only) when the batch carries ``answer_idx``."""
-        if self.lora:
-            with self.model.disable_adapter():
-                return self._logits(self.model, batch)
-        if self.ref_model is None:
-            raise RuntimeError("this method needs a reference model but none was kept")
-        return self._logits(self.ref_model, batch)
+        """pi_ref, the original model's logits; compact (answer positions only) when the batch
+        carries ``answer_idx``."""
+        with self.model_for(original=True) as model:
+            return self._logits(model, batch)
 
     @staticmethod
     def _logits(model, batch: dict) -> torch.Tensor:
@@ -137,9 +146,7 @@ class Session:
     def measure(self, texts: list[str], original: bool = False) -> dict:
         """Before/after numbers on the whole (capped) forget and retain sets plus generation metrics,
         of the current model or (``original=True``) of the original one."""
-        from .scorecard import _model
-
-        with _model(self, original) as model:
+        with self.model_for(original) as model:
             m = probe_metrics(model, self.eval_forget, self.eval_retain, self.autocast_dtype)
         m.update(generation_metrics(self.compare, texts))
         return m
@@ -150,13 +157,11 @@ class Session:
         return self.generate_ids(ids, original=original, cancel=cancel)
 
     def generate_ids(self, ids, *, original: bool, cancel: CancelToken | None = None) -> list[str]:
-        model = self.model
-        if original and not self.lora:
-            if self.ref_model is None:
-                return ["(original model not kept in memory)"] * len(ids)
-            model = self.ref_model
-        return generate(model, self.tokenizer, ids, max_new_tokens=self.cfg.max_new_tokens,
-                        stop_ids=self.tkz.stop_ids, cancel=cancel, original=original and self.lora)
+        if original and not self.original_kept:
+            return ["(original model not kept in memory)"] * len(ids)
+        with self.model_for(original) as model:
+            return generate(model, self.tokenizer, ids, max_new_tokens=self.cfg.max_new_tokens,
+                            stop_ids=self.tkz.stop_ids, cancel=cancel)
 
 
 def load_rows(cfg: RunConfig) -> tuple[list[Record], list[Record], list[Record]]:

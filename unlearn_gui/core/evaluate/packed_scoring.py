@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from . import metrics
-from .data import IGNORE, Example
+from ..common.records import IGNORE
+from ..data.tokenize import Example
 
 MAX_NODES = 512  # tokens per packed chunk: attention is O(N^2) over the chunk, keep it small
 
@@ -134,7 +135,7 @@ def works_with(model, examples: list[Example]) -> bool:
     attention implementations ignore custom 4D masks). Uses two examples sharing a prefix; the
     tolerance on mean NLL is 1e-4 in float32 (rounding differences are ~1e-6 there, while a
     leaking mask shifts even a random tiny model by ~1e-3) and 2e-2 in half precision."""
-    from .data import collate
+    from ..data.tokenize import collate
 
     sample = examples[:2]
     if not sample:

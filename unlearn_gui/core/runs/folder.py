@@ -4,25 +4,9 @@ GUI's run browser without loading a model."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
-from .storage import atomic_write_text
-
-
-def _clean(v):
-    """JSON has no NaN/Infinity: write them as null so every reader can parse the file."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    return v
-
-
-def dumps(obj, **kw) -> str:
-    return json.dumps(_clean(obj), ensure_ascii=False, **kw)
+from ..common.storage import atomic_write_text, dumps
 
 
 class RunLog:
@@ -32,7 +16,7 @@ class RunLog:
 
     def __init__(self, out_dir: str | None, config: dict):
         self.rows: list[dict] = []
-        self.alarms: list[dict] = []  # core.watch alarms; also appended to alarms.jsonl as they come
+        self.alarms: list[dict] = []  # core.train.watch alarms; also appended to alarms.jsonl as they come
         self._out = Path(out_dir) if out_dir else None
         self.config = config
         self._pending: dict | None = None
@@ -84,6 +68,19 @@ def write_run_folder(out: str | Path, config: dict, rows: list[dict], summary: d
     atomic_write_text(out / "metrics.jsonl", "".join(dumps(r) + "\n" for r in rows), backup=False)
     atomic_write_text(out / "summary.json", dumps(summary, indent=2), backup=False)
     return out
+
+
+def folder_problem(path: str, allow_run_folder: bool) -> str | None:
+    """Why ``path`` cannot take a new run folder or model, or None: a file, or a folder that already
+    holds files (a run folder is accepted where ``allow_run_folder``, to be replaced whole)."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        return f"{p} is a file; choose a new folder name"
+    if p.is_dir() and any(p.iterdir()):
+        if allow_run_folder and (p / "config.json").is_file() and (p / "summary.json").is_file():
+            return None
+        return f"{p} already holds files; choose a new or empty folder so nothing is overwritten"
+    return None
 
 
 class RunFolderError(ValueError):

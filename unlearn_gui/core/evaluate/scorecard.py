@@ -25,7 +25,6 @@ re-exported here (``scorecard.compare``, ``scorecard.verdict``).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -33,17 +32,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import metrics, packed
-from .data import Example, collate
-from .evaluate import generation_metrics
+from . import metrics, packed_scoring as packed
+from ..data.tokenize import Example, collate
+from .probes import generation_metrics
 
 UTILITY_FILES = {"world_facts": ("tofu", "world_facts_perturbed.json"),
                  "real_authors": ("tofu", "real_authors_perturbed.json")}
 CACHE_ATTR = "_scorecard_cache"
 BATCH_SIZE = 16
 MINK_K = 0.4
-NO_ORIGINAL = ("measure(original=True) needs the original weights, but this full fine-tuning run kept no "
-               "reference copy; measure before training with original=False instead")
 
 
 @dataclass
@@ -155,8 +152,8 @@ def _side_items(session, side: str) -> _Items:
 
 
 def _utility_items(session, name: str, n: int) -> _Items:
-    from .paths import resource
-    from .readers import read_records
+    from ..common.paths import resource
+    from ..data.readers import read_records
 
     key = ("utility", name, n)
     c = _cache(session)
@@ -165,20 +162,6 @@ def _utility_items(session, name: str, n: int) -> _Items:
         ex = [e for e in (session.tkz.example(r) for r in recs) if e is not None]
         c[key] = _build(session.tkz, ex)
     return c[key]
-
-
-@contextlib.contextmanager
-def _model(session, original: bool):
-    """The current model, or the original one: LoRA adapters disabled (no copy) or the frozen copy."""
-    if not original:
-        yield session.model
-    elif session.lora:
-        with session.model.disable_adapter():
-            yield session.model
-    elif session.ref_model is not None:
-        yield session.ref_model
-    else:
-        raise RuntimeError(NO_ORIGINAL)
 
 
 def _generation_side(rows, texts, split: str) -> dict:
@@ -201,8 +184,8 @@ def measure(session, *, original: bool, cancel=None, utility_items: int = 40, te
     Numbers that do not apply are None (JSON null), never 0.
     """
     t0 = time.perf_counter()
-    if original and not session.lora and session.ref_model is None:
-        raise RuntimeError(NO_ORIGINAL)
+    if original and not session.original_kept:  # fail before minutes of generation, not after
+        raise RuntimeError(session.NO_ORIGINAL)
     if texts is None:
         texts = session.generate_ids(session.compare_prompts, original=original, cancel=cancel)
     if len(texts) != len(session.compare):
@@ -214,7 +197,7 @@ def measure(session, *, original: bool, cancel=None, utility_items: int = 40, te
     if holdout:
         ex = [h if isinstance(h, Example) else session.tkz.example(h) for h in holdout]
         h_items = _build(session.tkz, [e for e in ex if e is not None], variants=False)
-    with _model(session, original) as model:
+    with session.model_for(original) as model:
         f = _score(session, model, f_items, mink=h_items is not None, cancel=cancel)
         r = _score(session, model, r_items, cancel=cancel)
         u = {name: _score(session, model, it, cancel=cancel) for name, it in util.items()}
@@ -282,6 +265,6 @@ def from_summary(summary: dict, side: str) -> dict:
     return out
 
 
-from .scorecard_text import CAVEAT, RETAIN_TOLERANCE, compare, verdict  # noqa: E402 - re-exported API
+from .verdict import CAVEAT, RETAIN_TOLERANCE, compare, verdict  # noqa: E402 - re-exported API
 
 __all__ = ["measure", "from_summary", "compare", "verdict", "CAVEAT", "RETAIN_TOLERANCE", "CACHE_ATTR"]

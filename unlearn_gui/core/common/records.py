@@ -5,6 +5,9 @@ from dataclasses import dataclass, field, replace
 
 ROLES = ("forget", "retain", "holdout", "ignore")
 SPLITS = ("forget", "retain", "other")
+# label of a position that is not trained or scored (prompt, padding): the value Hugging Face
+# losses ignore, so every label tensor here works with their cross-entropy too
+IGNORE = -100
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Formats (by suffix) live in :mod:`readers_formats`; this module turns their rows into Records.
 The shape of a file (question/answer, prompt/response, chat messages, raw text...) is detected
 from the columns of its first rows (and again for any row whose own fields form another shape,
-so a mixed file written by ``storage.write_jsonl`` reads back); every row is checked against it,
+so a mixed file written by ``writers.write_jsonl`` reads back); every row is checked against it,
 so a bad row is reported with its line and field instead of surfacing later as a confusing
 tokenisation or training error.
 """
@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .readers_formats import SUPPORTED_SUFFIXES, DataError, open_items, preview_of, type_name
-from .records import ROLES, Record
+from .formats import SUPPORTED_SUFFIXES, DataError, open_items, preview_of, type_name
+from ..common.records import ROLES, Record
 
 __all__ = ["DataError", "SUPPORTED_SUFFIXES", "read_records", "read_records_lenient", "detect_shape",
            "rows_to_records", "iter_rows", "read_refusals", "SHAPES"]
@@ -123,7 +123,7 @@ def rows_to_records(rows: Iterable[tuple[int, dict]], path, mapping: dict[str, s
 def read_refusals(path) -> list[str]:
     """Refusal answers, one per line, blank lines skipped. TOFU's idontknow.jsonl is plain text
     despite its suffix; a line holding a JSON string (or an object with a "text" field) is unwrapped."""
-    from .readers_formats import read_text, split_lines
+    from .formats import read_text, split_lines
 
     p = Path(path)
     if not p.is_file():
@@ -261,7 +261,7 @@ def _text(fields: dict, col: str, required: bool = True) -> str:
 
 def _text_list(fields: dict, col: str | None) -> tuple[str, ...]:
     """A list of strings; a single string is one item, and a string holding a JSON list (the
-    CSV encoding written by storage.write_csv) is decoded."""
+    CSV encoding written by writers.write_csv) is decoded."""
     value = fields.get(col) if col else None
     if isinstance(value, str):
         if value.lstrip().startswith("["):

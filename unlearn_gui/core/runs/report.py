@@ -15,13 +15,14 @@ import json
 import platform
 from pathlib import Path
 
-from . import scorecard as sc
-from . import report_template as T
-from .report_svg import line_chart
-from .runs import dumps, load_run_folder
-from .scorecard_text import CAVEAT
-from .storage import atomic_write_text
-from .tokenview import to_html as tokens_html
+from ..evaluate import scorecard as sc
+from . import html as T
+from .charts import line_chart
+from ..common.storage import dumps
+from .folder import load_run_folder
+from ..evaluate.verdict import CAVEAT
+from ..common.storage import atomic_write_text
+from ..evaluate.tokenview import to_html as tokens_html
 
 LIBRARIES = ("torch", "transformers", "peft", "datasets", "unlearn-gui")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
@@ -73,7 +74,7 @@ def model_identity(model_path: str | None, run_dir: Path) -> list[tuple[str, str
         if model_path is None:
             pass  # config.json names no model (e.g. a failed run): only the saved weights below
         elif model_path in ("", "default"):
-            from .models import builtin_gguf_path
+            from ..model.models import builtin_gguf_path
             files.append(("base model (built-in GGUF)", builtin_gguf_path()))
         else:
             p = Path(model_path).expanduser()
@@ -91,7 +92,7 @@ def model_identity(model_path: str | None, run_dir: Path) -> list[tuple[str, str
 def _find(path: str, run_dir: Path) -> Path | None:
     """A data path from config.json: as written (absolute, or relative to the working folder), else
     relative to the run folder's parent or the project root (the CLI is usually run from there)."""
-    from .paths import resources_dir
+    from ..common.paths import resources_dir
 
     p = Path(path).expanduser()
     for c in [p] if p.is_absolute() else [p, run_dir.parent / p, resources_dir().parent / p]:
@@ -121,7 +122,7 @@ def data_identity(cfg: dict, summary: dict, run_dir: Path) -> list[tuple[str, st
 
 def write_scorecard(run_dir, before: dict, after: dict) -> Path:
     """RUN_DIR/scorecard.json, atomically: {schema, before, after, headline, verdict, tolerance}."""
-    from .scorecard_text import FORGET_MIN_DROP, RETAIN_TOLERANCE
+    from ..evaluate.verdict import FORGET_MIN_DROP, RETAIN_TOLERANCE
 
     path = Path(run_dir) / "scorecard.json"
     obj = {"schema": 1, "tolerance": {"retain_abs": RETAIN_TOLERANCE, "forget_min_drop": FORGET_MIN_DROP},
@@ -162,7 +163,7 @@ def _token_section(tv) -> str:
         parts.append(f'<div class="tvrow"><div><b>{T.esc(str(item.get("prompt", "")))}</b></div>'
                      f'<div class="lbl">before</div>{tokens_html(item.get("before") or [], legend=False)}'
                      f'<div class="lbl">after</div>{tokens_html(item.get("after") or [], legend=False)}</div>')
-    from .tokenview import legend_html
+    from ..evaluate.tokenview import legend_html
     return T.section("Token view: forget answers, token by token", legend_html() + "".join(parts), sid="tokens")
 
 
@@ -227,7 +228,7 @@ def write_report(run_dir) -> Path:
 
 
 def _watch_notes(alarms: list, rule) -> list[str]:
-    """Lines on the collapse alarms and the stop rule (core.watch) for the notes."""
+    """Lines on the collapse alarms and the stop rule (core.train.watch) for the notes."""
     out = [f"collapse alarm at step {a.get('step')}: {a.get('message')}" for a in alarms if isinstance(a, dict)]
     if isinstance(rule, dict):
         cond = f"forget Prob < {rule.get('forget_below')}" + (

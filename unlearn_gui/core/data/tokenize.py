@@ -10,10 +10,24 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .records import Record
+from ..common.records import IGNORE, Record
 
-IGNORE = -100
 FALLBACK_PROMPT = "Question: {q}\nAnswer:"
+
+
+def end_of_turn_text(tok) -> str:
+    """What the chat template writes right after an assistant answer (e.g. ``<|im_end|>``), minus
+    trailing whitespace; "" when the tokenizer has no chat template."""
+    if not getattr(tok, "chat_template", None):
+        return ""
+    marker = "\u2063ANSWER\u2063"
+    try:
+        text = tok.apply_chat_template([{"role": "user", "content": "q"}, {"role": "assistant", "content": marker}],
+                                       tokenize=False)
+    except Exception:  # noqa: BLE001 - a template that cannot render a two-turn chat
+        return ""
+    i = text.rfind(marker)
+    return text[i + len(marker):].rstrip() if i >= 0 else ""
 
 
 @dataclass(frozen=True)
@@ -29,8 +43,6 @@ class Tokenizing:
     the ``Question:/Answer:`` fallback."""
 
     def __init__(self, tokenizer, max_length: int = 256):
-        from .models import end_of_turn_text
-
         self.tok = tokenizer
         self.max_length = max_length
         self.chat = bool(getattr(tokenizer, "chat_template", None))

@@ -8,22 +8,29 @@ allows, else a synced copy), so at every instant both names hold a complete file
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
+import math
 import os
 import secrets
 import shutil
 import tempfile
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Iterator
 
-from .records import Record
+__all__ = ["atomic_write_text", "atomic_write_bytes", "write_json", "dumps", "staged_folder"]
+def _clean(v):
+    """JSON has no NaN/Infinity: write them as null so every reader can parse the file."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    return v
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "write_jsonl", "write_json", "write_csv", "staged_folder",
-           "CSV_COLUMNS"]
 
-CSV_COLUMNS = ("question", "answer", "role", "paraphrased_answer", "perturbed_answer", "keys")
+def dumps(obj, **kw) -> str:
+    return json.dumps(_clean(obj), ensure_ascii=False, **kw)
 
 
 def atomic_write_text(path, text: str, *, backup: bool = True) -> None:
@@ -37,36 +44,9 @@ def atomic_write_bytes(path, data: bytes, *, backup: bool = False) -> None:
         f.write(data)
 
 
-def write_jsonl(path, records: Iterable[Record], *, backup: bool = True) -> None:
-    """One ``Record.to_dict()`` per line, streamed (no whole-file string), non-ASCII kept readable."""
-    with atomic_open(path, backup=backup) as f:
-        for record in records:
-            f.write(json.dumps(record.to_dict(), ensure_ascii=False).encode("utf-8") + b"\n")
-
-
 def write_json(path, obj, *, backup: bool = False) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n", backup=backup)
 
-
-def write_csv(path, records: Iterable[Record], *, backup: bool = True) -> None:
-    """Question/answer records as CSV (readable by ``readers``): perturbed answers as a JSON list,
-    keys joined by "|", unknown ``extra`` fields as further columns. Chat context and raw-text
-    records have no faithful CSV form, so they are refused rather than flattened."""
-    records = list(records)
-    for r in records:
-        if r.kind != "qa" or r.context:
-            raise ValueError(f"{r.source or 'a record'}: only question/answer records without chat "
-                             "history can be saved as CSV; save as JSONL instead")
-    extra_cols = sorted({k for r in records for k, _ in r.extra} - set(CSV_COLUMNS))
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)  # "\r\n" endings: every cell holding \r or \n gets quoted
-    writer.writerow([*CSV_COLUMNS, *extra_cols])
-    for r in records:
-        extra = dict(r.extra)
-        writer.writerow([r.prompt, r.answer, r.role, r.paraphrased_answer,
-                         json.dumps(list(r.perturbed_answers), ensure_ascii=False) if r.perturbed_answers else "",
-                         "|".join(r.keys), *(extra.get(c, "") for c in extra_cols)])
-    atomic_write_text(path, out.getvalue(), backup=backup)
 
 
 @contextlib.contextmanager

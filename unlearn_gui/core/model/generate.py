@@ -1,11 +1,10 @@
 """Batched greedy generation with left padding, cancellable between tokens."""
 from __future__ import annotations
 
-import contextlib
 
 import torch
 
-from .cancel import Cancelled, CancelToken
+from ..common.cancel import Cancelled, CancelToken
 
 
 class _CancelCriteria:
@@ -31,11 +30,11 @@ def left_pad(prompts: list[list[int]], pad_id: int, device) -> tuple[torch.Tenso
 
 @torch.no_grad()
 def generate(model, tokenizer, prompts: list[list[int]], *, max_new_tokens: int = 32, stop_ids=(),
-             cancel: CancelToken | None = None, batch_size: int = 16, original: bool = False) -> list[str]:
+             cancel: CancelToken | None = None, batch_size: int = 16) -> list[str]:
     """Greedy answers for tokenised prompts, in order.
 
-    Prompts are sorted by length so each batch pads little; ``original=True`` disables a LoRA
-    adapter for the duration (the model as it was before unlearning, with no copy).
+    Prompts are sorted by length so each batch pads little. Which model (current, or the original
+    with LoRA adapters disabled) is the caller's choice: ``Session.model_for``.
     Raises :class:`Cancelled` if the token is set before or during generation.
     """
     from transformers import StoppingCriteriaList
@@ -49,22 +48,20 @@ def generate(model, tokenizer, prompts: list[list[int]], *, max_new_tokens: int 
     eos = list(stop_ids) or [tokenizer.eos_token_id]
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     out: list[str] = [""] * len(prompts)
-    ctx = model.disable_adapter() if (original and hasattr(model, "disable_adapter")) else contextlib.nullcontext()
     try:
-        with ctx:
-            for s in range(0, len(order), batch_size):
-                if cancel is not None:
-                    cancel.raise_if_cancelled()
-                idx = order[s:s + batch_size]
-                ids, mask = left_pad([prompts[i] for i in idx], pad, device)
-                gen = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                     do_sample=False, num_beams=1, pad_token_id=pad, eos_token_id=eos,
-                                     stopping_criteria=StoppingCriteriaList([_CancelCriteria(cancel)]),
-                                     temperature=None, top_p=None, top_k=None)
-                if cancel is not None and cancel.cancelled:
-                    raise Cancelled()
-                for row, i in zip(gen[:, ids.shape[1]:], idx):
-                    out[i] = tokenizer.decode(row, skip_special_tokens=True).strip()
+        for s in range(0, len(order), batch_size):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            idx = order[s:s + batch_size]
+            ids, mask = left_pad([prompts[i] for i in idx], pad, device)
+            gen = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                                 do_sample=False, num_beams=1, pad_token_id=pad, eos_token_id=eos,
+                                 stopping_criteria=StoppingCriteriaList([_CancelCriteria(cancel)]),
+                                 temperature=None, top_p=None, top_k=None)
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled()
+            for row, i in zip(gen[:, ids.shape[1]:], idx):
+                out[i] = tokenizer.decode(row, skip_special_tokens=True).strip()
     finally:
         if was_training:
             model.train()

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import torch
 
 from . import metrics
-from .answer_logits import head_parts
-from .data import Example, collate
+from ..common.records import IGNORE
+from ..model.answer_logits import head_parts
+from ..data.tokenize import Example, collate
 
 
 @dataclass
@@ -28,14 +29,14 @@ class ItemSet:
 
 def _answer_logits(model, batch: dict) -> torch.Tensor | None:
     """Logits at the (shifted) answer positions only, ``[N, V]`` in row-major order, or None when
-    the architecture does not allow it (see :mod:`core.answer_logits`: the vocabulary projection
+    the architecture does not allow it (see :mod:`core.model.answer_logits`: the vocabulary projection
     is a fifth of a small model's forward, and the chat prompt is most of each probe sequence)."""
     parts = head_parts(model)
     if parts is None:
         return None
     decoder, head = parts
     h = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
-    mask = batch["labels"][:, 1:] != metrics.IGNORE_INDEX
+    mask = batch["labels"][:, 1:] != IGNORE
     return head(h[:, :-1][mask])
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-IGNORE = -100
+from ..common.records import IGNORE
 
 # Architectures whose logits are exactly ``lm_head(final hidden state)`` (no soft-capping or logit
 # scaling after the head), so the head may be applied to a subset of positions.

@@ -5,17 +5,17 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config as config_mod
-from .cancel import CancelToken
-from .evaluate import known_fact_retention
-from .runs import RunLog, write_run_folder
+from .. import config as config_mod
+from ..common.cancel import CancelToken
+from ..evaluate.probes import known_fact_retention
+from ..runs.folder import RunLog, write_run_folder
 
 
 @dataclass
 class RunResult:
     status: str
     config: config_mod.RunConfig
-    session: object = None  # core.session.Session once the model is loaded
+    session: object = None  # core.train.session.Session once the model is loaded
     log: RunLog | None = None
     steps_done: int = 0
     wall_s: float = 0.0
@@ -26,16 +26,24 @@ class RunResult:
     metrics_before: dict = field(default_factory=dict)
     metrics_after: dict = field(default_factory=dict)
     known_facts: dict = field(default_factory=dict)
-    scorecard: dict = field(default_factory=dict)  # {"before": ..., "after": ...} (core.scorecard.measure)
+    scorecard: dict = field(default_factory=dict)  # {"before": ..., "after": ...} (core.evaluate.scorecard.measure)
     tokenview: list = field(default_factory=list)  # token probabilities for a few forget items
     _tv_before: list = field(default_factory=list, repr=False)
     before_done: bool = False
-    watch: object = None  # core.watch.Watch: collapse alarms and the stop rule's kept step
-    local_rows: int = 0  # forget rows this process trained on in its last micro-batch (its shard)
+    watch: object = None  # core.train.watch.Watch: collapse alarms and the stop rule's kept step
 
     @property
     def model(self):
         return None if self.session is None else self.session.model
+
+    @property
+    def local_rows(self) -> int:
+        """Forget rows this process trains on per micro-batch: its shard of the global batch
+        (``Dist.shard`` of ``PairSampler``'s ``min(batch_size, forget rows)``)."""
+        s = self.session
+        if s is None:
+            return 0
+        return len(s.dist.shard(list(range(min(self.config.method.batch_size, len(s.forget))))))
 
     @property
     def tokenizer(self):
@@ -80,8 +88,8 @@ class RunResult:
         """TOFU/MUSE-style scorecard of the current model, or of the original weights
         (``original=True``, for a "before" measured after training); the "before" stage also
         records the token view's "before" side."""
-        from . import scorecard, tokenview
-        from .events import LogMessage
+        from ..evaluate import scorecard, tokenview
+        from ..common.events import LogMessage
 
         s = self.session
         texts = self.before_texts if stage == "before" else self.after_texts
@@ -121,7 +129,7 @@ class RunResult:
         }
 
     def save_model(self, out: str | Path, *, merged: bool = False) -> Path:
-        from .models import save_model
+        from ..model.models import save_model
 
         return save_model(self.model, self.tokenizer, Path(out), merged=merged)
 
@@ -136,7 +144,8 @@ class RunResult:
         if save_model and self.model is not None:
             lora = hasattr(self.model, "peft_config")
             self.save_model(out / ("adapter" if lora else "model"), merged=False)
-        from . import report, tokenview
+        from ..runs import report
+        from ..evaluate import tokenview
 
         if self.scorecard.get("before") and self.scorecard.get("after"):
             report.write_scorecard(out, self.scorecard["before"], self.scorecard["after"])
@@ -147,7 +156,7 @@ class RunResult:
 
 
 def _versions() -> dict:
-    from .report import library_versions
+    from ..runs.report import library_versions
 
     return library_versions()
 

@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from . import scorecard_text as st
+from ..evaluate import verdict as st
 
 SKIP = {"adapter", "model", "__pycache__", ".git"}
 
@@ -56,7 +56,7 @@ def scorecard_pair(summary: dict, card: dict | None) -> tuple[dict, dict]:
     """(before, after) scorecards: ``scorecard.json``'s, else rebuilt from the summary's numbers."""
     if isinstance(card, dict) and isinstance(card.get("before"), dict) and isinstance(card.get("after"), dict):
         return card["before"], card["after"]
-    from .scorecard import from_summary
+    from ..evaluate.scorecard import from_summary
 
     return from_summary(summary or {}, "before"), from_summary(summary or {}, "after")
 

@@ -10,9 +10,10 @@ import shlex
 from dataclasses import fields, replace
 from pathlib import Path
 
-from . import config as C
-from .runs import dumps
-from .storage import atomic_write_text, write_jsonl
+from .. import config as C
+from ..common.storage import dumps
+from ..common.storage import atomic_write_text
+from ..data.writers import write_jsonl
 
 FSDP_BLOCK = """fsdp_config:
   fsdp_auto_wrap_policy: TRANSFORMER_BASED_WRAP
@@ -68,7 +69,7 @@ def export_for_cluster(cfg: C.RunConfig, out: str | Path, *, num_processes: int 
 
 def _with_presets(m: C.MethodConfig) -> C.MethodConfig:
     """The method's preset values written out, so the job runs the same whatever version runs it."""
-    from .methods import REGISTRY
+    from ..methods import REGISTRY
 
     preset = REGISTRY[m.name].preset if m.name in REGISTRY else {}
     return replace(m, **{f.name: preset[f.name] for f in fields(m) if getattr(m, f.name) is None and f.name in preset})

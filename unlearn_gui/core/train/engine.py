@@ -8,7 +8,6 @@ in this thread, so they never race the optimizer.
 from __future__ import annotations
 
 import contextlib
-import math
 import queue
 import random
 import time
@@ -18,16 +17,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from . import config as config_mod
-from .answer_logits import compact_batch, compact_logits
-from .cancel import Cancelled, CancelToken
-from .data import PairSampler, collate
+from .. import config as config_mod
+from ..model.answer_logits import compact_batch, compact_logits
+from ..common.cancel import Cancelled, CancelToken
+from ..data.tokenize import PairSampler, collate
 from .distributed import Dist
-from .evaluate import probe_metrics
-from .events import EvalResult, LogMessage, RunFinished, RunStarted, Samples, SpotCheckResult, StepMetrics
-from .methods import REGISTRY, LossInputs, kl_ref_theta, nll_mean
+from ..evaluate.probes import probe_metrics
+from ..common.events import EvalResult, LogMessage, RunFinished, RunStarted, Samples, SpotCheckResult, StepMetrics
+from ..methods import REGISTRY, LossInputs, kl_ref_theta, nll_mean
 from .result import RunResult
-from .runs import RunLog
+from ..runs.folder import RunLog
 from .watch import Watch
 
 
@@ -47,11 +46,13 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _step_loss(s, method, hp, fidx, ridx):
+def _step_loss(s, method, hp, fidx, ridx, wrapped=None):
     """gamma * L_forget + alpha * L_retain for one micro-batch; returns (total, forget, retain).
 
     Forget, refusal and retain rows are collated into ONE padded batch so pi_theta runs a single
-    forward per backward: fewer, larger matmuls on a CPU, and what DDP/FSDP require.
+    forward per backward: fewer, larger matmuls on a CPU, and what DDP/FSDP require. ``wrapped`` is
+    the module training forwards go through when Accelerate wrapped the model (DDP/FSDP); such a
+    wrapper needs its own forward call, so the answer-positions-only projection is skipped then.
     """
     use_retain = hp.retain_loss != "none" and hp.alpha > 0 and bool(ridx)
     parts = [("forget", [s.forget[i] for i in fidx])]
@@ -60,11 +61,13 @@ def _step_loss(s, method, hp, fidx, ridx):
     if use_retain:
         parts.append(("retain", [s.retain[i] for i in ridx]))
     full = {k: v.to(s.device) for k, v in collate([e for _, p in parts for e in p], s.tokenizer.pad_token_id).items()}
-    if s.compact_parts is not None:  # vocabulary logits at answer positions only (core.answer_logits)
+    forward = s.model if wrapped is None else wrapped
+    parts_ = s.compact_parts if forward is s.model else None
+    if parts_ is not None:  # vocabulary logits at answer positions only (core.model.answer_logits)
         full = compact_batch(full)
-        logits = compact_logits(s.model, full, s.compact_parts)
+        logits = compact_logits(s.model, full, parts_)
     else:
-        logits = s.train_model(input_ids=full["input_ids"], attention_mask=full["attention_mask"]).logits
+        logits = forward(input_ids=full["input_ids"], attention_mask=full["attention_mask"]).logits
     x = LossInputs(model=s.model, forget={}, hp=hp, ref_logits=s.ref_logits)
     sub, start = {}, 0
     for name, rows in parts:
@@ -73,13 +76,13 @@ def _step_loss(s, method, hp, fidx, ridx):
         sub[name] = {k: v[sl] for k, v in full.items()}
         x.cache[id(sub[name])] = logits[sl]
     x.forget, x.idk = sub["forget"], sub.get("idk")
-    lf = method.forget_loss(x)
-    lr_ = torch.zeros((), device=logits.device)
+    forget_term = method.forget_loss(x)
+    retain_term = torch.zeros((), device=logits.device)
     if use_retain:
         retain = sub["retain"]
-        lr_ = nll_mean(x.logits(retain), retain["labels"]) if hp.retain_loss == "nll" else \
+        retain_term = nll_mean(x.logits(retain), retain["labels"]) if hp.retain_loss == "nll" else \
             kl_ref_theta(x.logits(retain), s.ref_logits(retain), retain["labels"])
-    return hp.gamma * lf + hp.alpha * lr_, lf, lr_
+    return hp.gamma * forget_term + hp.alpha * retain_term, forget_term, retain_term
 
 
 def _answer_tasks(s, tasks, step, emit, cancel):
@@ -93,9 +96,10 @@ def _answer_tasks(s, tasks, step, emit, cancel):
         emit(SpotCheckResult(req.request_id, req.prompt, orig, cur, step))
 
 
-def initial_probe(s, emit, writer=None, cancel: CancelToken | None = None) -> None:
+def initial_probe(s, emit, writer=None, cancel: CancelToken | None = None) -> float:
     """The step-0 live probe (the curves' starting point, also a ``metrics.jsonl`` row) and the
-    probe answers' baseline; its time is the probe budget's first estimate of what one probe costs."""
+    probe answers' baseline. Returns its seconds: the probe budget's first estimate of what one
+    probe costs (``train``'s ``probe_cost_s``)."""
     t = time.perf_counter()
     ev = EvalResult(step=0, **probe_metrics(s.model, s.probe_forget, s.probe_retain, s.autocast_dtype))
     emit(ev)
@@ -103,25 +107,26 @@ def initial_probe(s, emit, writer=None, cancel: CancelToken | None = None) -> No
         writer.eval(ev)
     if s.cfg.probe_samples_every and not s.original_kept:
         s.probe_samples(emit, 0, cancel)  # no original weights later: the baseline must come now
-    s.probe_s = time.perf_counter() - t
+    return time.perf_counter() - t
 
 
-def train(s, emit, cancel, tasks, writer, result) -> int:
-    """The optimizer loop; keeps ``result.steps_done`` current. Raises Cancelled/RunFailure."""
+def train(s, emit, cancel, tasks, writer, result, probe_cost_s: float | None = None) -> int:
+    """The optimizer loop; keeps ``result.steps_done`` current (a cancelled run reports how far it
+    got). Raises Cancelled/RunFailure."""
     cfg, hp = s.cfg, s.cfg.method
     method = REGISTRY[hp.name]
     params = [p for p in s.model.parameters() if p.requires_grad]
     dist = s.dist
     # fused AdamW: one kernel for all parameters (benchmarks/: optimizer step 4.5x faster on the CPU)
     fused = s.device.split(":")[0] in ("cpu", "cuda")
-    s.wrapped, opt = dist.prepare(s.model, torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay,
+    wrapped, opt = dist.prepare(s.model, torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay,
                                                              fused=fused or None))
     warm = max(hp.warmup_steps, 0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / warm) if warm else 1.0)
     sampler = PairSampler(len(s.forget), len(s.retain), hp.batch_size, cfg.seed)
     amp = s.autocast_dtype
     t0, done = time.perf_counter(), 0
-    probes = ProbeClock(cfg.probe_every, cfg.probe_budget, hp.steps, s.probe_s)
+    probes = ProbeClock(cfg.probe_every, cfg.probe_budget, hp.steps, probe_cost_s)
     n_probes = 0
     baseline_sent = False  # the probe answers' step-0 baseline (deferred while the original is kept)
     for step in range(1, hp.steps + 1):
@@ -131,16 +136,15 @@ def train(s, emit, cancel, tasks, writer, result) -> int:
         tot = fl = rl = 0.0
         for _ in range(hp.grad_accum):
             fidx, ridx = map(dist.shard, sampler.next())
-            result.local_rows = len(fidx)
             with torch.autocast(s.device.split(":")[0], dtype=amp or torch.bfloat16, enabled=amp is not None):
-                loss, lf, lr_ = _step_loss(s, method, hp, fidx, ridx)
+                loss, forget_term, retain_term = _step_loss(s, method, hp, fidx, ridx, wrapped)
             if not torch.isfinite(loss):
                 raise RunFailure(f"the loss became {loss.item()} at step {step}; lower the learning rate "
                                  f"(now {hp.lr:g}) or the beta/gamma weights")
             dist.backward(loss / hp.grad_accum)
             tot += loss.detach() / hp.grad_accum
-            fl += lf.detach() / hp.grad_accum
-            rl += lr_.detach() / hp.grad_accum
+            fl += forget_term.detach() / hp.grad_accum
+            rl += retain_term.detach() / hp.grad_accum
         gn = dist.clip(params, hp.max_grad_norm)
         tot, fl, rl = dist.mean(tot), dist.mean(fl), dist.mean(rl)
         opt.step()
@@ -253,8 +257,8 @@ def run(cfg: config_mod.RunConfig, on_event, cancel: CancelToken | None = None,
         else:
             on_event(LogMessage("info", "the 'before' answers and scorecard come from the original weights "
                                         "after training, so training starts at once"))
-        initial_probe(s, on_event, writer, cancel)
-        train(s, on_event, cancel, tasks, writer, result)
+        probe_cost_s = initial_probe(s, on_event, writer, cancel)
+        train(s, on_event, cancel, tasks, writer, result, probe_cost_s)
         result.finish_after(on_event, cancel)
         result.status = "completed"
         if cfg.out_dir:

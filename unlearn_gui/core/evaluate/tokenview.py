@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .data import IGNORE
+from ..common.records import IGNORE
 
 # Five colour steps, red (p < 0.2) to green (p >= 0.8); light tints keep black text readable.
 # Hex colours with inline styles, so the HTML renders the same in a browser and in Qt rich text.
@@ -62,13 +62,12 @@ def token_probabilities_many(session, records, *, original: bool, batch_size: in
     right-padded into batches: one forward per ``batch_size`` items instead of one per item
     (16 demo items on the built-in model, one CPU thread: 7.2 s one by one)."""
     from . import metrics
-    from .data import collate
-    from .scorecard import _model  # same original/current model choice as the scorecard
+    from ..data.tokenize import collate
 
     exs = [session.tkz.example(r) for r in records]
     out: list = [None] * len(records)
     todo = [i for i, e in enumerate(exs) if e is not None]
-    with _model(session, original) as model:
+    with session.model_for(original) as model:
         was_training = model.training
         model.eval()
         try:
@@ -102,8 +101,7 @@ def rows(session, records, *, before: list | None = None) -> list[dict]:
 
 def write_tokenview(run_dir, data: list[dict]) -> Path:
     """Write ``run_dir/tokenview.json`` atomically (schema in the module docstring)."""
-    from .runs import dumps
-    from .storage import atomic_write_text
+    from ..common.storage import atomic_write_text, dumps
 
     path = Path(run_dir) / "tokenview.json"
     atomic_write_text(path, dumps(data, indent=1) + "\n", backup=False)

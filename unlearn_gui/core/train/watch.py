@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 
-from .events import Alarm, EvalResult, LogMessage, Samples
+from ..common.events import Alarm, EvalResult, LogMessage, Samples
 
 RETAIN_DROP_NATS = 1.0
 NGRAM = 3  # word n-grams for the repetition check

@@ -8,8 +8,8 @@ from __future__ import annotations
 import html
 import json
 
-from . import metrics
-from .scorecard_text import fmt_value
+from ..evaluate import metrics
+from ..evaluate.verdict import fmt_value
 
 CSS = """
 :root{--ink:#111827;--muted:#6b7280;--line:#e5e7eb;--bg:#f4f5f7;--card:#fff;--accent:#1e3a8a;

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import torch
 
-IGNORE_INDEX = -100
+from ..common.records import IGNORE
 KS_EXACT_MAX_N = 10_000  # scipy's ks_2samp(method="auto") switches to asymptotic above this too
 
 
@@ -269,7 +269,7 @@ def min_k_plus_plus(logits: torch.Tensor, labels: torch.Tensor, k: float = 0.4) 
     high z, hence LARGER score = LESS likely a member (see :func:`auc_forget_vs_holdout`).
     Float32 throughout; NaN when there are no answer tokens.
     """
-    keep = labels != IGNORE_INDEX
+    keep = labels != IGNORE
     lp = logits[keep].float().log_softmax(-1)
     y = labels[keep].long()
     if y.numel() == 0:
@@ -287,7 +287,7 @@ def _answer_logprobs(logits: torch.Tensor, labels: torch.Tensor):
     """Shift (logits[..., :-1] predicts labels[..., 1:]), keep only answer positions, then
     log_softmax on that [N, V] slice in float32 (never on the full [B, L, V] tensor)."""
     lg, lb = logits[..., :-1, :], labels[..., 1:]
-    mask = lb != IGNORE_INDEX
+    mask = lb != IGNORE
     return _selected_logprobs(lg[mask], mask, lb)
 
 
@@ -314,7 +314,7 @@ def token_stats_selected(sel_logits: torch.Tensor, labels: torch.Tensor) -> dict
     are the rows of the shifted logits where ``labels[:, 1:] != -100``, in row-major order (what
     ``logits[:, :-1][mask]`` gives). Same numbers, without the vocabulary projection elsewhere."""
     lb = labels[..., 1:]
-    mask = lb != IGNORE_INDEX
+    mask = lb != IGNORE
     return _row_stats(*_selected_logprobs(sel_logits, mask, lb), labels.shape[0])
 
 

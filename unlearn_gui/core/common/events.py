@@ -125,7 +125,7 @@ class SpotCheckResult:
 
 @dataclass(frozen=True)
 class Alarm:
-    """A collapse warning from :mod:`core.watch` at ``step``: ``kind`` is "retain_drop",
+    """A collapse warning from :mod:`core.train.watch` at ``step``: ``kind`` is "retain_drop",
     "repetition" or "empty"; ``message`` is one plain sentence for the user."""
 
     step: int

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..data.tokenize import end_of_turn_text
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -311,21 +313,6 @@ def autocast_dtype(setting: str, device: str):
     return None
 
 
-def end_of_turn_text(tok) -> str:
-    """What the chat template writes right after an assistant answer (e.g. ``<|im_end|>``), minus
-    trailing whitespace; "" when the tokenizer has no chat template."""
-    if not getattr(tok, "chat_template", None):
-        return ""
-    marker = "\u2063ANSWER\u2063"
-    try:
-        text = tok.apply_chat_template([{"role": "user", "content": "q"}, {"role": "assistant", "content": marker}],
-                                       tokenize=False)
-    except Exception:  # noqa: BLE001 - a template that cannot render a two-turn chat
-        return ""
-    i = text.rfind(marker)
-    return text[i + len(marker):].rstrip() if i >= 0 else ""
-
-
 _PREFETCHED: dict = {}  # key -> a tokenizer loaded ahead of time, handed to ONE later load_tokenizer
 _PREFETCH_LOCK = threading.Lock()
 
@@ -417,7 +404,7 @@ def save_model(model, tokenizer, out: Path, *, merged: bool) -> Path:
     in-memory model keeps its adapter. Written to a temp folder and renamed into place."""
     import copy
 
-    from .storage import staged_folder
+    from ..common.storage import staged_folder
 
     out = Path(out)
     with staged_folder(out) as tmp:
